@@ -1,0 +1,111 @@
+"""Run the pipeline for one report: load state, fetch, curate, render, write, save state."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .assets import build_assets
+from .config import Report
+from .curate import curate
+from .errors import BuildError
+from .fetch import fetch_all
+from .models import FetchResult
+from .output import write_output
+from .render import RenderError, render_site
+from .state import StateStore
+
+log = logging.getLogger(__name__)
+
+# Below this many feeds a process pool costs more to start than it saves.
+PROCESS_POOL_MIN_FEEDS = 24
+SITE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class SitePaths:
+    """Where the templates and asset sources live."""
+
+    templates: Path = SITE_ROOT / "templates"
+    assets: Path = SITE_ROOT / "assets"
+
+
+@dataclass
+class BuildSummary:
+    """What one report's build did, for the summary line and --json."""
+
+    report: str
+    feeds_total: int
+    feeds_ok: int
+    entries: int
+    seconds: float
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    not_modified: int = 0
+    files_written: int = 0
+    files_unchanged: int = 0
+    output: str = ""
+
+    def line(self) -> str:
+        text = (f"Built {self.report}: {self.entries} entries from "
+                f"{self.feeds_ok}/{self.feeds_total} feeds in {self.seconds:.1f} s")
+        if self.failures:
+            text += " (failed: " + ", ".join(f"{k} [{r}]" for k, r in self.failures) + ")"
+        return text
+
+
+def build_report(report: Report, out_root: Path, state_root: Path, *,
+                 paths: SitePaths = SitePaths(), now: datetime | None = None,
+                 on_feed_done: Callable[[FetchResult], None] | None = None) -> BuildSummary:
+    """Build one report into out_root/<name>; raise BuildError and keep the old output
+    when the site cannot be built."""
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    store = StateStore(state_root, report.name)
+    states = {feed.key: store.load(feed.key) for feed in report.feeds}
+    with _parse_executor(len(report.feeds)) as executor:
+        results = fetch_all(report, states, executor=executor, on_done=on_feed_done)
+    data, new_states = curate(report, results, states, now)
+    failures = [(k, r.error or "") for k, r in results.items() if r.failed]
+    if len(failures) == len(report.feeds):
+        for state in new_states.values():
+            store.save(state)
+        raise BuildError(f"{report.name}: every feed failed; the previous output is kept")
+    try:
+        manifest, asset_files = build_assets(report, paths.assets)
+        files = render_site(data, manifest, paths.templates, asset_files)
+    except (RenderError, OSError) as exc:
+        raise BuildError(f"{report.name}: cannot render: {exc}") from exc
+    written = write_output(out_root / report.name, files,
+                           {"report": report.name, "assets": manifest.to_json()})
+    # State last: if we die before this, the next build simply fetches the same bodies again.
+    for state in new_states.values():
+        store.save(state)
+    return BuildSummary(
+        report=report.name, feeds_total=len(report.feeds),
+        feeds_ok=len(report.feeds) - len(failures), entries=data.entry_count,
+        seconds=time.monotonic() - started, failures=failures,
+        not_modified=sum(r.status == "not_modified" for r in results.values()),
+        files_written=written.written, files_unchanged=written.unchanged,
+        output=str(out_root / report.name))
+
+
+class _NoExecutor:
+    """Stands in for an executor: run_in_executor(None, ...) uses the loop's thread pool."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def _parse_executor(feed_count: int) -> Executor | _NoExecutor:
+    if feed_count < PROCESS_POOL_MIN_FEEDS:
+        return _NoExecutor()
+    return ProcessPoolExecutor(max_workers=min(os.cpu_count() or 2, 8))

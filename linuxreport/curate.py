@@ -1,0 +1,78 @@
+"""Merge fresh entries into the last good ones, order and cap them, and mark stale feeds."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+from .config import Feed, Report
+from .models import Entry, FeedBox, FeedState, FetchResult, SiteData
+
+
+def curate(report: Report, results: dict[str, FetchResult],
+           states: dict[str, FeedState | None], now: datetime) -> tuple[SiteData,
+                                                                         dict[str, FeedState]]:
+    """Return what the site shows and the new state of every feed."""
+    new_states = {}
+    boxes = []
+    for feed in report.feeds:
+        state = update_state(report, feed, states.get(feed.key), results[feed.key], now)
+        new_states[feed.key] = state
+        boxes.append(_box(report, feed, state, results[feed.key], now))
+    return SiteData(report=report, boxes=boxes, headlines=list(report.headlines)), new_states
+
+
+def update_state(report: Report, feed: Feed, previous: FeedState | None,
+                 result: FetchResult, now: datetime) -> FeedState:
+    """Return the feed's state after this fetch; a failure never drops last good entries."""
+    state = dataclasses.replace(previous) if previous else FeedState(key=feed.key, url=feed.url)
+    if state.url != feed.url:  # the admin changed the URL: old validators mean nothing now
+        state.url, state.etag, state.last_modified, state.body_hash = feed.url, None, None, None
+        state.permanent_redirect = None
+    if result.failed:
+        state.last_failure, state.last_failure_reason = now, result.error
+        state.consecutive_failures += 1
+        return state
+    state.last_success, state.consecutive_failures = now, 0
+    state.permanent_redirect = result.permanent_redirect
+    if result.status != "not_modified":
+        state.etag, state.last_modified = result.etag, result.last_modified
+        state.body_hash = result.body_hash
+    if result.entries is not None:
+        merged = merge_entries(state.entries, result.entries, now, report.kept(feed))
+        if [e.id for e in merged] != [e.id for e in state.entries] or merged != state.entries:
+            state.last_change = now
+        state.entries = merged
+    return state
+
+
+def merge_entries(kept: list[Entry], fresh: list[Entry], now: datetime, cap: int) -> list[Entry]:
+    """Return fresh entries merged into kept ones by id, newest first, at most cap of them.
+
+    An entry keeps the first_seen of its first sighting; entries without a date sort by
+    first_seen, and dates in the future are clamped to first_seen.
+    """
+    first_seen = {e.id: e.first_seen for e in kept}
+    by_id = {e.id: e for e in kept}
+    for entry in fresh:
+        seen = first_seen.get(entry.id) or now
+        by_id[entry.id] = dataclasses.replace(
+            entry, first_seen=seen,
+            published=_clamp(entry.published, seen, now),
+            updated=_clamp(entry.updated, seen, now))
+    ordered = sorted(by_id.values(), key=lambda e: (e.date or now, e.id), reverse=True)
+    return ordered[:cap]
+
+
+def _clamp(value: datetime | None, first_seen: datetime, now: datetime) -> datetime | None:
+    return first_seen if value and value > now else value
+
+
+def _box(report: Report, feed: Feed, state: FeedState, result: FetchResult,
+         now: datetime) -> FeedBox:
+    stale_after = timedelta(hours=report.stale_after_hours)
+    stale = state.last_success is None or now - state.last_success > stale_after
+    dates = [e.date for e in state.entries if e.date]
+    return FeedBox(feed=feed, entries=list(state.entries), shown=report.shown(feed),
+                   last_change=max(dates) if dates else state.last_change, stale=stale,
+                   error=result.error if result.failed else None)

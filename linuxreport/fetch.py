@@ -1,0 +1,244 @@
+"""Fetch every feed of a report concurrently (the only async module).
+
+Bounded concurrency overall and per host, a deadline per feed, bodies streamed
+and capped after decompression, retries with backoff on connection errors and
+5xx, conditional GET from the stored validators. A body whose hash matches the
+last one is not parsed again; new bodies are parsed off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import socket
+import ssl
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from .config import Feed, Report, feed_file_path
+from .models import FeedState, FetchResult
+from .parse import ParseError, parse_feed
+
+log = logging.getLogger(__name__)
+
+PERMANENT_REDIRECTS = (301, 308)
+
+
+class FetchFailure(Exception):
+    """A feed could not be fetched; the message is the short reason shown to admins."""
+
+
+class RetryableFailure(FetchFailure):
+    """A failure worth another try (connection error, HTTP 5xx)."""
+
+
+@dataclass
+class _Response:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    final_url: str = ""
+    permanent_redirect: str | None = None
+
+
+@dataclass
+class _Context:
+    report: Report
+    client: httpx.AsyncClient
+    executor: Executor | None
+    parse: Callable
+    on_done: Callable[[FetchResult], None] | None
+    overall: asyncio.Semaphore
+    per_host: dict[str, asyncio.Semaphore]
+
+
+def fetch_all(report: Report, states: dict[str, FeedState | None], *,
+              executor: Executor | None = None, parse: Callable = parse_feed,
+              on_done: Callable[[FetchResult], None] | None = None,
+              transport: httpx.AsyncBaseTransport | None = None) -> dict[str, FetchResult]:
+    """Return a FetchResult per feed key; never raises for a single feed's failure."""
+    return asyncio.run(_fetch_all(report, states, executor, parse, on_done, transport))
+
+
+async def _fetch_all(report, states, executor, parse, on_done, transport):
+    limits = report.fetch
+    timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+    pool = httpx.Limits(max_connections=limits.concurrency,
+                        max_keepalive_connections=limits.concurrency)
+    async with httpx.AsyncClient(
+        timeout=timeout, limits=pool, follow_redirects=True, transport=transport,
+        max_redirects=limits.max_redirects, headers={"User-Agent": report.user_agent},
+    ) as client:
+        per_host = defaultdict(lambda: asyncio.Semaphore(limits.per_host))
+        ctx = _Context(report, client, executor, parse, on_done,
+                       asyncio.Semaphore(limits.concurrency), per_host)
+        results = await asyncio.gather(
+            *(_fetch_one(ctx, feed, states.get(feed.key)) for feed in report.feeds))
+    return {feed.key: result for feed, result in zip(report.feeds, results, strict=True)}
+
+
+async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None) -> FetchResult:
+    host = urlsplit(feed.url).hostname or ""
+    deadline = feed.deadline or ctx.report.fetch.deadline
+    async with ctx.overall, ctx.per_host[host]:
+        started = time.monotonic()
+        attempts = [0]
+        try:
+            async with asyncio.timeout(deadline):
+                result = await _fetch_and_parse(ctx, feed, state, attempts)
+        except TimeoutError:
+            result = FetchResult(feed, "failed", error=f"timeout after {deadline:g} s")
+        except FetchFailure as exc:
+            result = FetchResult(feed, "failed", error=str(exc))
+        result.attempts = max(attempts[0], 1)
+        result.elapsed = time.monotonic() - started
+    _log_result(result)
+    if ctx.on_done:
+        ctx.on_done(result)
+    return result
+
+
+def _log_result(result: FetchResult) -> None:
+    name, url = result.feed.key, result.feed.url
+    if result.failed:
+        log.warning("%s failed (%s): %s", name, url, result.error)
+    else:
+        log.debug("%s: %s, HTTP %s, %d bytes, %.2f s", name, result.status.replace("_", " "),
+                  result.http_status or "-", result.body_bytes, result.elapsed)
+    if result.permanent_redirect:
+        log.warning("%s moved permanently: update its url in the config to %s",
+                    name, result.permanent_redirect)
+
+
+async def _fetch_and_parse(ctx: _Context, feed: Feed, state: FeedState | None,
+                           attempts: list[int]) -> FetchResult:
+    known = state if state and state.url == feed.url else None
+    if feed.url.startswith("file:"):
+        attempts[0] = 1
+        response = await _read_file(ctx, feed)
+    else:
+        response = await _get_with_retries(ctx, feed, known, attempts)
+    result = FetchResult(feed, "ok", http_status=response.status,
+                         permanent_redirect=response.permanent_redirect,
+                         etag=response.headers.get("etag"),
+                         last_modified=response.headers.get("last-modified"),
+                         body_bytes=len(response.body))
+    if response.status == 304:
+        result.status = "not_modified"
+        return result
+    result.body_hash = hashlib.sha256(response.body).hexdigest()
+    if known and known.body_hash == result.body_hash:
+        result.status = "unchanged"
+        return result
+    loop = asyncio.get_running_loop()
+    try:
+        result.entries = await loop.run_in_executor(
+            ctx.executor, ctx.parse, response.body, response.headers, response.final_url,
+            feed.url)
+    except ParseError as exc:
+        raise FetchFailure(str(exc)) from None
+    return result
+
+
+async def _read_file(ctx: _Context, feed: Feed) -> _Response:
+    path = feed_file_path(ctx.report, feed)
+    cap = feed.max_bytes or ctx.report.fetch.max_bytes
+    try:
+        body = await asyncio.to_thread(_read_capped, path, cap)
+    except OSError as exc:
+        raise FetchFailure(f"cannot read {path}: {exc.strerror or exc}") from None
+    return _Response(200, {}, body, feed.url)
+
+
+def _read_capped(path: Path, cap: int) -> bytes:
+    with path.open("rb") as f:
+        body = f.read(cap + 1)
+    if len(body) > cap:
+        raise FetchFailure(f"body over {cap} bytes")
+    return body
+
+
+async def _get_with_retries(ctx: _Context, feed: Feed, known: FeedState | None,
+                            attempts: list[int]) -> _Response:
+    limits = ctx.report.fetch
+    for attempt in range(limits.retries + 1):
+        attempts[0] = attempt + 1
+        try:
+            return await _get(ctx, feed, known)
+        except RetryableFailure as exc:
+            if attempt == limits.retries:
+                raise FetchFailure(str(exc)) from None
+            delay = limits.backoff * 2**attempt
+            log.debug("%s: %s; retrying in %.1f s", feed.key, exc, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+async def _get(ctx: _Context, feed: Feed, known: FeedState | None) -> _Response:
+    headers = {"Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "
+                         "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
+    if known and known.etag:
+        headers["If-None-Match"] = known.etag
+    if known and known.last_modified:
+        headers["If-Modified-Since"] = known.last_modified
+    cap = feed.max_bytes or ctx.report.fetch.max_bytes
+    try:
+        async with ctx.client.stream("GET", feed.url, headers=headers) as response:
+            if response.status_code >= 500:
+                raise RetryableFailure(f"HTTP {response.status_code}")
+            if response.status_code not in (200, 203, 304):
+                raise FetchFailure(f"HTTP {response.status_code}")
+            body = await _read_body(response, cap) if response.status_code != 304 else b""
+    except httpx.TooManyRedirects:
+        raise FetchFailure("too many redirects") from None
+    except httpx.ConnectTimeout:
+        raise RetryableFailure("connect timeout") from None
+    except httpx.ReadTimeout:
+        raise RetryableFailure("read timeout") from None
+    except httpx.ConnectError as exc:
+        raise RetryableFailure(_connect_reason(exc)) from None
+    except httpx.DecodingError:
+        raise FetchFailure("undecodable compressed body") from None
+    except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+        raise RetryableFailure(f"connection broken: {exc or type(exc).__name__}") from None
+    return _Response(response.status_code, {k.lower(): v for k, v in response.headers.items()},
+                     body, str(response.url), _permanent_redirect(response))
+
+
+async def _read_body(response: httpx.Response, cap: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > cap:
+            raise FetchFailure(f"body over {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _permanent_redirect(response: httpx.Response) -> str | None:
+    if any(r.status_code in PERMANENT_REDIRECTS for r in response.history):
+        return str(response.url)
+    return None
+
+
+def _connect_reason(exc: httpx.ConnectError) -> str:
+    causes = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, ssl.SSLError) for c in causes):
+        return "TLS error: " + str(next(c for c in causes if isinstance(c, ssl.SSLError)))
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "DNS lookup failed"
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused"
+    return f"connection failed: {causes[-1] or type(causes[-1]).__name__}"

@@ -1,0 +1,87 @@
+"""Write a rendered report to its output dir: all or nothing, unchanged files kept as they were.
+
+The new tree is assembled in a sibling temp dir (files whose MD5 matches the previous
+manifest are hard-linked from the old tree, so they are not rewritten), then swapped
+into place with two renames. A build killed in between leaves the old tree under
+``.<name>.old``, which the next build puts back before doing anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST_PATH = ".linuxreport/manifest.json"
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    written: int
+    unchanged: int
+    removed: int
+
+
+def recover(target: Path) -> None:
+    """Put back the previous output if a build died between the two renames of a swap."""
+    old = _sibling(target, "old")
+    if old.is_dir() and not target.exists():
+        old.rename(target)
+    shutil.rmtree(_sibling(target, "new"), ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(target: Path) -> dict:
+    """Return the output manifest of a built report ({} when there is none)."""
+    try:
+        return json.loads((target / MANIFEST_PATH).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSummary:
+    """Replace target with exactly these files plus a manifest of their MD5s and sizes."""
+    recover(target)
+    previous = read_manifest(target).get("files", {})
+    records = {path: {"md5": hashlib.md5(data).hexdigest(), "size": len(data)}
+               for path, data in sorted(files.items())}
+    manifest = {**extra, "files": records}
+    staged = _sibling(target, "new")
+    staged.mkdir(parents=True)
+    unchanged = 0
+    for path, data in sorted(files.items()):
+        dest = staged / path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if previous.get(path) == records[path] and _link(target / path, dest):
+            unchanged += 1
+        else:
+            dest.write_bytes(data)
+    manifest_file = staged / MANIFEST_PATH
+    manifest_file.parent.mkdir(parents=True, exist_ok=True)
+    manifest_file.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    _swap(target, staged)
+    removed = len(set(previous) - set(files))
+    return WriteSummary(written=len(files) - unchanged, unchanged=unchanged, removed=removed)
+
+
+def _link(old: Path, new: Path) -> bool:
+    try:
+        os.link(old, new)
+        return True
+    except OSError:
+        return False
+
+
+def _swap(target: Path, staged: Path) -> None:
+    old = _sibling(target, "old")
+    if target.exists():
+        target.rename(old)
+    staged.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _sibling(target: Path, kind: str) -> Path:
+    return target.parent / f".{target.name}.{kind}"

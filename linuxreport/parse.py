@@ -1,0 +1,119 @@
+"""Turn a fetched feed body into normalised Entry values (feedparser + plain-text cleaning)."""
+
+from __future__ import annotations
+
+import calendar
+import html
+import io
+import re
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import nh3
+
+from .models import Entry
+
+TITLE_MAX = 200
+SUMMARY_MAX = 280
+_SPACES = re.compile(r"\s+")
+# Control characters and spaces that browsers ignore inside a URL scheme.
+_URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+
+
+class ParseError(Exception):
+    """The body is not a usable feed; the message is the short reason shown to admins."""
+
+
+def parse_feed(body: bytes, headers: dict[str, str], final_url: str,
+               feed_url: str = "") -> list[Entry]:
+    """Return the feed's usable entries, newest-first order not guaranteed; raise ParseError."""
+    response_headers = {}
+    if urlsplit(final_url).scheme in ("http", "https"):
+        response_headers["content-location"] = final_url
+    if headers.get("content-type"):
+        response_headers["content-type"] = headers["content-type"]
+    # A stream, never raw bytes or str: feedparser would treat a body that looks like a
+    # path or URL as something to open.
+    parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
+                              resolve_relative_uris=True, sanitize_html=True)
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        raise ParseError(_failure_reason(parsed, body))
+    base = _link_base(final_url, parsed.feed.get("link", ""))
+    entries, seen = [], set()
+    for raw in parsed.entries:
+        entry = _entry(raw, base)
+        if entry and entry.id not in seen:
+            seen.add(entry.id)
+            entries.append(entry)
+    return entries
+
+
+def _failure_reason(parsed, body: bytes) -> str:
+    head = body[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "not a feed: got an HTML page"
+    if not body.strip():
+        return "empty body"
+    exc = parsed.get("bozo_exception")
+    if exc is not None:
+        return f"malformed XML: {_SPACES.sub(' ', str(exc)).strip()}"
+    return "not an RSS or Atom feed"
+
+
+def _link_base(final_url: str, channel_link: str) -> str:
+    if urlsplit(final_url).scheme in ("http", "https"):
+        return final_url
+    return channel_link if safe_http_url(channel_link) else ""
+
+
+def _entry(raw, base: str) -> Entry | None:
+    link = safe_http_url(urljoin(base, (raw.get("link") or "").strip()))
+    if not link:
+        return None
+    title = _text_of(raw, "title")
+    summary = shorten(_text_of(raw, "summary"), SUMMARY_MAX)
+    if not title:
+        title = shorten(summary, 100) or link
+    entry_id = (raw.get("id") or "").strip() or link
+    return Entry(id=entry_id, title=shorten(title, TITLE_MAX), link=link,
+                 published=_utc(raw.get("published_parsed")),
+                 updated=_utc(raw.get("updated_parsed")), summary=summary)
+
+
+def _text_of(raw, key: str) -> str:
+    value = raw.get(key) or ""
+    detail = raw.get(f"{key}_detail") or {}
+    if "html" in detail.get("type", "text/html"):
+        value = html.unescape(nh3.clean(value, tags=set()))
+    return _SPACES.sub(" ", value).strip()
+
+
+def safe_http_url(url: str) -> str:
+    """Return url if it is an absolute http(s) URL (scheme checked after browser-style
+    cleanup, so obfuscated javascript: links are caught), else ''."""
+    url = html.unescape(url or "").strip()
+    cleaned = _URL_JUNK.sub("", url)
+    parts = urlsplit(cleaned)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return url
+
+
+def shorten(text: str, limit: int) -> str:
+    """Return text cut on a word boundary to at most limit characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def _utc(parsed_time) -> datetime | None:
+    if not parsed_time:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed_time), UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

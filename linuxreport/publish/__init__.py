@@ -1,0 +1,1 @@
+"""Publishing a built report: headers now; the bucket target follows."""

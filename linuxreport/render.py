@@ -1,0 +1,82 @@
+"""Render a report's pages with jinja2: {output path: bytes}, nothing written to disk."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import jinja2
+
+from .assets import AssetManifest
+from .models import SiteData
+
+
+class RenderError(Exception):
+    """A template failed to render."""
+
+
+def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
+                asset_files: dict[str, bytes]) -> dict[str, bytes]:
+    """Return every page of the report (plus the asset files) keyed by output path."""
+    env = _environment(templates_dir)
+    report = data.report
+    logo = manifest.image(report.logo)
+    common = {
+        "report": report, "assets": manifest, "image": manifest.image,
+        "favicon": manifest.image(report.favicon), "logo": logo,
+        "logo_size": _svg_size(asset_files[logo]) if logo and logo.endswith(".svg") else None,
+    }
+    pages = {
+        "index.html": ("index.html", {"root": "", "canonical": report.base_url,
+                                      "boxes": data.boxes, "headlines": data.headlines}),
+        "404.html": ("404.html", {"root": urlsplit(report.base_url).path,
+                                  "canonical": urljoin(report.base_url, "404.html"),
+                                  "base_url": report.base_url}),
+    }
+    files = dict(asset_files)
+    for path, (template, context) in pages.items():
+        try:
+            text = env.get_template(template).render(**common, **context)
+        except jinja2.TemplateError as exc:
+            where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else template
+            raise RenderError(f"template {where}: {exc}") from exc
+        files[path] = _tidy(text).encode("utf-8")
+    files["robots.txt"] = "User-agent: *\nAllow: /\n".encode()
+    return files
+
+
+def _environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters["iso"] = iso_utc
+    env.filters["human"] = human_utc
+    return env
+
+
+def iso_utc(value: datetime) -> str:
+    """Return an RFC 3339 UTC timestamp, as browsers parse it in <time datetime>."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def human_utc(value: datetime) -> str:
+    """Return a readable UTC time; the script replaces it with the reader's local time."""
+    return value.astimezone(UTC).strftime("%b %-d, %H:%M UTC")
+
+
+def _svg_size(svg: bytes) -> tuple[str, str] | None:
+    head = svg[:2000].decode("utf-8", "replace")
+    tag = re.search(r"<svg\b[^>]*>", head)
+    if not tag:
+        return None
+    width = re.search(r'\swidth="(\d+)(?:px)?"', tag.group(0))
+    height = re.search(r'\sheight="(\d+)(?:px)?"', tag.group(0))
+    return (width.group(1), height.group(1)) if width and height else None
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\n\s*\n+", "\n", text)

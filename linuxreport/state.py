@@ -1,0 +1,115 @@
+"""Per-feed state between builds: one JSON file per feed under <state>/<report>/feeds/.
+
+Files are written atomically (temp file, fsync, rename), so a build killed at
+any moment leaves either the old or the new file, never half of one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from .errors import StateError
+from .models import Entry, FeedState
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_DATE_FIELDS = ("last_success", "last_change", "last_failure")
+_ENTRY_DATES = ("published", "updated", "first_seen")
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write data to path so readers see the old or the new content, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class StateStore:
+    """Reads and writes the state of one report's feeds in a local directory."""
+
+    def __init__(self, root: Path, report_name: str):
+        self.dir = root / report_name / "feeds"
+
+    def path(self, key: str) -> Path:
+        return self.dir / f"{key}.json"
+
+    def load(self, key: str) -> FeedState | None:
+        """Return the feed's saved state, or None when there is none (or it was unreadable)."""
+        path = self.path(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        try:
+            return _decode(json.loads(raw))
+        except (ValueError, TypeError, KeyError) as exc:
+            aside = self._set_aside(path)
+            log.warning("%s: corrupt state (%s); moved to %s, the feed starts afresh",
+                        path, exc, aside.name)
+            return None
+
+    def save(self, state: FeedState) -> None:
+        data = json.dumps(_encode(state), indent=1, sort_keys=True, ensure_ascii=False)
+        try:
+            atomic_write(self.path(state.key), data.encode() + b"\n")
+        except OSError as exc:
+            raise StateError(f"{self.path(state.key)}: cannot be written: "
+                             f"{exc.strerror or exc}") from None
+
+    def _set_aside(self, path: Path) -> Path:
+        n = 1
+        while (aside := path.with_name(f"{path.name}.corrupt-{n}")).exists():
+            n += 1
+        path.rename(aside)
+        return aside
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _encode(state: FeedState) -> dict:
+    data = dataclasses.asdict(state)
+    for name in _DATE_FIELDS:
+        data[name] = _iso(getattr(state, name))
+    data["entries"] = [
+        {**dataclasses.asdict(e), **{d: _iso(getattr(e, d)) for d in _ENTRY_DATES}}
+        for e in state.entries
+    ]
+    data["format"] = FORMAT_VERSION
+    return data
+
+
+def _decode(data: dict) -> FeedState:
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+        raise ValueError("unknown state format")
+    data = dict(data)
+    data.pop("format")
+    for name in _DATE_FIELDS:
+        data[name] = _parse_dt(data.get(name))
+    data["entries"] = [
+        Entry(**{**e, **{d: _parse_dt(e.get(d)) for d in _ENTRY_DATES}})
+        for e in data.get("entries", [])
+    ]
+    return FeedState(**data)
