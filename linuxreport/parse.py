@@ -37,8 +37,6 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str,
     # path or URL as something to open.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
-    if not parsed.entries and (parsed.bozo or not parsed.version):
-        raise ParseError(_failure_reason(parsed, body))
     base = _link_base(final_url, parsed.feed.get("link", ""))
     entries, seen = [], set()
     for raw in parsed.entries:
@@ -46,6 +44,10 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str,
         if entry and entry.id not in seen:
             seen.add(entry.id)
             entries.append(entry)
+    # A broken document that still yields usable entries (the loose parser recovers
+    # many) is accepted; one that yields none must not wipe the box.
+    if not entries and (parsed.bozo or not parsed.version):
+        raise ParseError(_failure_reason(parsed, body))
     return entries
 
 
@@ -68,7 +70,8 @@ def _link_base(final_url: str, channel_link: str) -> str:
 
 
 def _entry(raw, base: str) -> Entry | None:
-    link = safe_http_url(urljoin(base, (raw.get("link") or "").strip()))
+    raw_link = (raw.get("link") or "").strip()
+    link = safe_http_url(urljoin(base, raw_link)) if raw_link else ""
     if not link:
         return None
     title = _text_of(raw, "title")
@@ -77,8 +80,8 @@ def _entry(raw, base: str) -> Entry | None:
         title = shorten(summary, 100) or link
     entry_id = (raw.get("id") or "").strip() or link
     return Entry(id=entry_id, title=shorten(title, TITLE_MAX), link=link,
-                 published=_utc(raw.get("published_parsed")),
-                 updated=_utc(raw.get("updated_parsed")), summary=summary)
+                 published=_utc(dict.get(raw, "published_parsed")),
+                 updated=_utc(dict.get(raw, "updated_parsed")), summary=summary)
 
 
 def _text_of(raw, key: str) -> str:

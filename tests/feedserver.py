@@ -1,0 +1,141 @@
+"""A real HTTP feed server on 127.0.0.1 for tests: ETag/Last-Modified/304, errors, delays."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    """What the server answers for one path."""
+
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "application/rss+xml; charset=utf-8"
+    etag: str | None = None
+    last_modified: str | None = None
+    delay: float = 0.0
+    gzip: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    # Answer these statuses first, one per request, before the normal answer.
+    fail_first: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Hit:
+    path: str
+    headers: dict[str, str]
+    status: int
+
+
+class FeedServer:
+    """Serves Routes by path and records every request it answered."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.log: list[Hit] = []
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def statuses(self, path: str) -> list[int]:
+        return [hit.status for hit in self.log if hit.path == path]
+
+    def start(self) -> FeedServer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            status = self._answer(handler)
+        finally:
+            with self._lock:
+                self.active -= 1
+        self.log.append(Hit(handler.path, dict(handler.headers.items()), status))
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> int:
+        route = self.routes.get(handler.path)
+        if route is None:
+            return self._send(handler, 404, b"not found", {"Content-Type": "text/plain"})
+        if route.delay:
+            time.sleep(route.delay)
+        if route.fail_first:
+            return self._send(handler, route.fail_first.pop(0), b"try later",
+                              {"Content-Type": "text/plain"})
+        headers = {"Content-Type": route.content_type, **route.headers}
+        if route.etag:
+            headers["ETag"] = route.etag
+        if route.last_modified:
+            headers["Last-Modified"] = route.last_modified
+        if route.status == 200 and self._not_modified(handler, route):
+            return self._send(handler, 304, b"", {k: v for k, v in headers.items()
+                                                  if k in ("ETag", "Last-Modified")})
+        body = route.body
+        if route.gzip:
+            body = gzip.compress(body, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        return self._send(handler, route.status, body, headers)
+
+    @staticmethod
+    def _not_modified(handler: BaseHTTPRequestHandler, route: Route) -> bool:
+        inm = handler.headers.get("If-None-Match")
+        ims = handler.headers.get("If-Modified-Since")
+        if route.etag and inm:
+            return inm == route.etag
+        return bool(route.last_modified and ims == route.last_modified)
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes,
+              headers: dict[str, str]) -> int:
+        try:
+            handler.send_response(status)
+            for key, value in headers.items():
+                handler.send_header(key, value)
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            if body:
+                handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return status
+
+
+def rss(title: str, items: list[tuple[str, str, str]], link: str = "https://example.org/") -> bytes:
+    """Return an RSS 2.0 document; items are (title, link, RFC 822 date)."""
+    parts = [f"<item><title>{t}</title><link>{u}</link><guid>{u}</guid><pubDate>{d}</pubDate>"
+             f"<description>About {t}</description></item>" for t, u, d in items]
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>{title}</title><link>{link}</link><description>{title}</description>"
+            f"{''.join(parts)}</channel></rss>").encode()
