@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES :=
 PORT ?= 8000
 
-.PHONY: install system-deps demo test lint check clean
+.PHONY: install system-deps demo test lint check clean golden
 
 install: system-deps $(STAMP)
 
@@ -40,3 +40,6 @@ check: install
 
 clean:
 	rm -rf public .state test-output .pytest_cache
+
+golden: install
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_demo.py

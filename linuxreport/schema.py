@@ -97,7 +97,10 @@ def _unwrap(tp: Any) -> tuple[Any, list[Check]]:
 def convert(value: Any, tp: Any, path: str, problems: Problems) -> Any:
     """Return ``value`` converted to ``tp``, or _MISSING after recording why it is not."""
     base, checks = _unwrap(tp)
-    result = _convert_base(value, base, path, problems)
+    if base in _PLAIN_NAMES:  # say what the check wants, not just the bare type
+        result = _convert_scalar(value, base, path, problems, describe(tp))
+    else:
+        result = _convert_base(value, base, path, problems)
     if result is _MISSING:
         return _MISSING
     for check in checks:
@@ -124,10 +127,11 @@ def _convert_base(value: Any, tp: Any, path: str, problems: Problems) -> Any:
         return _MISSING if _MISSING in items else items
     if dataclasses.is_dataclass(tp):
         return build_dataclass(value, tp, path, problems)
-    return _convert_scalar(value, tp, path, problems)
+    return _convert_scalar(value, tp, path, problems, describe(tp))
 
 
-def _convert_scalar(value: Any, tp: Any, path: str, problems: Problems) -> Any:
+def _convert_scalar(value: Any, tp: Any, path: str, problems: Problems,
+                    expected: str) -> Any:
     ok = (
         (tp is bool and isinstance(value, bool))
         or (tp is int and isinstance(value, int) and not isinstance(value, bool))
@@ -135,7 +139,7 @@ def _convert_scalar(value: Any, tp: Any, path: str, problems: Problems) -> Any:
         or (tp is str and isinstance(value, str) and value.strip() != "")
     )
     if not ok:
-        problems.error(path, f"expected {describe(tp)}, got {show(value)}")
+        problems.error(path, f"expected {expected}, got {show(value)}")
         return _MISSING
     return float(value) if tp is float else value
 

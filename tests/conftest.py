@@ -56,3 +56,15 @@ def unused_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None):
+    """Run the installed linuxreport command for real; return the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("linuxreport")
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=60)

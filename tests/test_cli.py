@@ -1,0 +1,94 @@
+"""The command line: exit codes, exact messages, help texts."""
+
+from __future__ import annotations
+
+from conftest import ROOT, run_cli
+
+
+def test_help_shows_examples_and_exit_codes(tmp_path):
+    for args in ([], ["build"], ["check"], ["serve"]):
+        result = run_cli(*args, "--help", cwd=tmp_path)
+        assert result.returncode == 0
+        assert "Example:" in result.stdout
+        assert "2  usage error" in result.stdout
+
+
+def test_usage_error_exits_2(tmp_path):
+    result = run_cli("build", "--no-such-option", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Error: No such option '--no-such-option'." in result.stderr
+    assert run_cli("frobnicate", cwd=tmp_path).returncode == 2
+
+
+def test_three_mistakes_give_three_messages_and_write_nothing(write_config, tmp_path):
+    write_config("news", {
+        "title": "News",
+        "base_url": "news.example.org",
+        "entries_shown": "eight",
+        "feeds": [{"url": "https://lwn.net/headlines/newrss", "title": "LWN"},
+                  {"url": "lwn.net/rss", "title": "Other"}],
+    })
+    result = run_cli("build", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "config/news.yaml: base_url: expected an http(s) URL, got 'news.example.org'",
+        "config/news.yaml: feeds[1].url: expected an http(s) or file: URL, got 'lwn.net/rss'",
+        "config/news.yaml: entries_shown: expected a whole number of at least 1, got 'eight'",
+        "Error: 3 problem(s) in the config; nothing was written.",
+    ]
+    assert not (tmp_path / "public").exists() and not (tmp_path / ".state").exists()
+
+
+def test_yaml_syntax_error_keeps_line_and_column(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "news.yaml").write_text("title: News\nfeeds: [\n  - url: x\n")
+    result = run_cli("check", cwd=tmp_path)
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("config/news.yaml: line 3, column 3: invalid YAML")
+
+
+def test_unknown_key_warns_and_strict_fails(write_config, tmp_path):
+    write_config("news", {"title": "News", "base_url": "https://news.example.org/",
+                          "tilte": "typo",
+                          "feeds": [{"url": "https://lwn.net/headlines/newrss",
+                                     "title": "LWN"}]})
+    lenient = run_cli("check", cwd=tmp_path)
+    assert lenient.returncode == 0
+    assert ("config/news.yaml: tilte: unknown key, ignored (did you mean 'title'?)"
+            in lenient.stderr)
+    strict = run_cli("check", "--strict", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert strict.stderr.splitlines()[0] == (
+        "config/news.yaml: tilte: unknown key, ignored (did you mean 'title'?)")
+
+
+def test_unknown_report_name(write_config, tmp_path):
+    write_config("news", {"title": "News", "base_url": "https://news.example.org/",
+                          "feeds": [{"url": "https://lwn.net/headlines/newrss",
+                                     "title": "LWN"}]})
+    result = run_cli("build", "nope", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "config/nope.yaml: no such report 'nope' (known: news)")
+
+
+def test_shipped_configs_pass_strict_check():
+    result = run_cli("check", "--strict", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    for name in ("linux", "demo"):
+        assert f"config/{name}.yaml: OK" in result.stdout
+
+
+def test_serve_refuses_an_unbuilt_report(tmp_path):
+    result = run_cli("serve", "demo", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: public/demo: not built yet; run: linuxreport build demo")
+
+
+def test_reference_lists_every_key(tmp_path):
+    result = run_cli("check", "--reference", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "entries_shown: a whole number of at least 1 (default: 8)." in result.stdout
+    assert "  url: an http(s) or file: URL (required)." in result.stdout
