@@ -108,4 +108,8 @@ class _NoExecutor:
 def _parse_executor(feed_count: int) -> Executor | _NoExecutor:
     if feed_count < PROCESS_POOL_MIN_FEEDS:
         return _NoExecutor()
-    return ProcessPoolExecutor(max_workers=min(os.cpu_count() or 2, 8))
+    pool = ProcessPoolExecutor(max_workers=min(os.cpu_count() or 2, 8))
+    # With fork, the first task starts every worker: do it now, before the event loop and
+    # its threads exist, so no child inherits a lock held by another thread.
+    pool.submit(int).result()
+    return pool

@@ -40,6 +40,7 @@ FeedUrl = Annotated[str, Check("an http(s) or file: URL", _is_feed_url)]
 AssetPath = Annotated[str, Check("a path inside assets/, like 'logos/lwn.svg'", _is_asset_path)]
 Positive = Annotated[int, Check("a whole number of at least 1", lambda v: v >= 1)]
 Seconds = Annotated[float, Check("a number of seconds above 0", lambda v: v > 0)]
+Hours = Annotated[float, Check("a number of hours above 0", lambda v: v > 0)]
 Theme = Annotated[str, Check("one of " + ", ".join(THEMES), lambda v: v in THEMES)]
 Key = Annotated[str, Check("lowercase letters, digits and dashes", lambda v: bool(
     re.fullmatch(r"[a-z0-9][a-z0-9-]*", v)))]
@@ -105,7 +106,7 @@ class Report:
     theme: Theme = opt("light", "the theme readers get until they pick one")
     entries_shown: Positive = opt(8, "entries shown per feed box")
     entries_kept: Positive = opt(40, "entries remembered per feed")
-    stale_after_hours: Seconds = opt(6.0, "hours without a successful fetch before a box is stale")
+    stale_after_hours: Hours = opt(6.0, "hours without a successful fetch before a box is stale")
     user_agent: str = opt(DEFAULT_USER_AGENT, "the User-Agent header sent to feeds")
     fetch: FetchLimits = opt(FetchLimits(), "fetch limits (see below)")
     headlines: list[Headline] = opt([], "curated top headlines, shown above the boxes")
@@ -141,7 +142,8 @@ def parse_report(path: Path, data: object, assets_dir: Path, source: str) -> tup
     problems = Problems(source)
     name = path.stem
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
-        problems.error("(file name)", f"expected lowercase letters, digits and dashes, got {name!r}")
+        problems.error("(file name)",
+                       f"expected lowercase letters, digits and dashes, got {name!r}")
     report = build_dataclass(data, Report, "", problems, {"name": name, "path": path})
     if is_missing(report) or problems.errors:
         return None, problems

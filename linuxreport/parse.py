@@ -17,6 +17,8 @@ from .models import Entry
 TITLE_MAX = 200
 SUMMARY_MAX = 280
 _SPACES = re.compile(r"\s+")
+_BLOCK_TAGS = re.compile(r"<(?:br|hr|/?p|/?li|/?div|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|"
+                         r"/?ul|/?ol|/?pre|/?section|/?article)\b[^>]*>", re.IGNORECASE)
 # Control characters and spaces that browsers ignore inside a URL scheme.
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 
@@ -46,9 +48,15 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str,
             entries.append(entry)
     # A broken document that still yields usable entries (the loose parser recovers
     # many) is accepted; one that yields none must not wipe the box.
-    if not entries and (parsed.bozo or not parsed.version):
+    if not entries and (not parsed.get("version") or _is_broken(parsed)):
         raise ParseError(_failure_reason(parsed, body))
     return entries
+
+
+def _is_broken(parsed) -> bool:
+    """True when feedparser's complaint is about the XML itself, not the declared type."""
+    benign = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    return bool(parsed.bozo) and not isinstance(parsed.get("bozo_exception"), benign)
 
 
 def _failure_reason(parsed, body: bytes) -> str:
@@ -88,6 +96,7 @@ def _text_of(raw, key: str) -> str:
     value = raw.get(key) or ""
     detail = raw.get(f"{key}_detail") or {}
     if "html" in detail.get("type", "text/html"):
+        value = _BLOCK_TAGS.sub(" ", value)  # keep words of separate lines apart
         value = html.unescape(nh3.clean(value, tags=set()))
     return _SPACES.sub(" ", value).strip()
 
@@ -108,8 +117,8 @@ def shorten(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
-    if " " in cut[limit // 2:]:
-        cut = cut[: cut.rfind(" ")]
+    if not text[limit - 1].isspace() and " " in cut[limit // 2:]:
+        cut = cut[: cut.rfind(" ")]  # drop the partial last word
     return cut.rstrip(" ,;:.-") + "…"
 
 

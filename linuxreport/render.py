@@ -43,7 +43,7 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
             where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else template
             raise RenderError(f"template {where}: {exc}") from exc
         files[path] = _tidy(text).encode("utf-8")
-    files["robots.txt"] = "User-agent: *\nAllow: /\n".encode()
+    files["robots.txt"] = b"User-agent: *\nAllow: /\n"
     return files
 
 

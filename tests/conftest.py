@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -107,3 +107,20 @@ def test_permanent_redirect_tells_the_admin(feed_server, write_config, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (f"moved permanently: update its url in the config to {feed_server.url('/new')}"
             in result.stderr)
+
+
+def test_many_feeds_are_parsed_in_a_process_pool(write_config, tmp_path):
+    from linuxreport.build import PROCESS_POOL_MIN_FEEDS
+
+    count = PROCESS_POOL_MIN_FEEDS + 6
+    (tmp_path / "config" / "feeds").mkdir(parents=True)
+    for i in range(count):
+        (tmp_path / "config" / "feeds" / f"f{i}.xml").write_bytes(_feed(f"src{i}"))
+    feeds = [{"url": f"file:feeds/f{i}.xml", "title": f"Source {i}"} for i in range(count)]
+    write_config("many", {"title": "Many", "base_url": "https://news.example.org/",
+                          "fetch": FAST_FETCH, "feeds": feeds})
+    result = run_cli("build", "--now", NOW, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"Built many: {3 * count} entries from {count}/{count} feeds" in result.stderr
+    html = (tmp_path / "public/many/index.html").read_text()
+    assert f"src{count - 1} story 2" in html
