@@ -59,12 +59,22 @@ def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSum
             unchanged += 1
         else:
             dest.write_bytes(data)
+    manifest_bytes = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     manifest_file = staged / MANIFEST_PATH
     manifest_file.parent.mkdir(parents=True, exist_ok=True)
-    manifest_file.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    old_manifest = target / MANIFEST_PATH
+    if not (_same_bytes(old_manifest, manifest_bytes) and _link(old_manifest, manifest_file)):
+        manifest_file.write_bytes(manifest_bytes)
     _swap(target, staged)
     removed = len(set(previous) - set(files))
     return WriteSummary(written=len(files) - unchanged, unchanged=unchanged, removed=removed)
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _link(old: Path, new: Path) -> bool:

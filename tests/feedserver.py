@@ -79,34 +79,34 @@ class FeedServer:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
-            status = self._answer(handler)
+            status, body, headers = self._answer(handler)
+            # Log before answering, so a test that got the response also sees the hit.
+            self.log.append(Hit(handler.path, dict(handler.headers.items()), status))
+            self._send(handler, status, body, headers)
         finally:
             with self._lock:
                 self.active -= 1
-        self.log.append(Hit(handler.path, dict(handler.headers.items()), status))
 
-    def _answer(self, handler: BaseHTTPRequestHandler) -> int:
+    def _answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes, dict[str, str]]:
         route = self.routes.get(handler.path)
         if route is None:
-            return self._send(handler, 404, b"not found", {"Content-Type": "text/plain"})
+            return 404, b"not found", {"Content-Type": "text/plain"}
         if route.delay:
             time.sleep(route.delay)
         if route.fail_first:
-            return self._send(handler, route.fail_first.pop(0), b"try later",
-                              {"Content-Type": "text/plain"})
+            return route.fail_first.pop(0), b"try later", {"Content-Type": "text/plain"}
         headers = {"Content-Type": route.content_type, **route.headers}
         if route.etag:
             headers["ETag"] = route.etag
         if route.last_modified:
             headers["Last-Modified"] = route.last_modified
         if route.status == 200 and self._not_modified(handler, route):
-            return self._send(handler, 304, b"", {k: v for k, v in headers.items()
-                                                  if k in ("ETag", "Last-Modified")})
+            return 304, b"", {k: v for k, v in headers.items() if k in ("ETag", "Last-Modified")}
         body = route.body
         if route.gzip:
             body = gzip.compress(body, mtime=0)
             headers["Content-Encoding"] = "gzip"
-        return self._send(handler, route.status, body, headers)
+        return route.status, body, headers
 
     @staticmethod
     def _not_modified(handler: BaseHTTPRequestHandler, route: Route) -> bool:
@@ -118,7 +118,7 @@ class FeedServer:
 
     @staticmethod
     def _send(handler: BaseHTTPRequestHandler, status: int, body: bytes,
-              headers: dict[str, str]) -> int:
+              headers: dict[str, str]) -> None:
         try:
             handler.send_response(status)
             for key, value in headers.items():
@@ -129,7 +129,6 @@ class FeedServer:
                 handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass
-        return status
 
 
 def rss(title: str, items: list[tuple[str, str, str]], link: str = "https://example.org/") -> bytes:
