@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from conftest import ROOT, run_cli
 
 
@@ -92,3 +94,31 @@ def test_reference_lists_every_key(tmp_path):
     assert result.returncode == 0
     assert "entries_shown: a whole number of at least 1 (default: 8)." in result.stdout
     assert "  url: an http(s) or file: URL (required)." in result.stdout
+
+
+def test_build_without_names_builds_every_report_and_reports_json(write_config, tmp_path):
+    feeds_dir = tmp_path / "config" / "feeds"
+    feeds_dir.mkdir(parents=True)
+    (feeds_dir / "one.xml").write_bytes(
+        (ROOT / "config" / "demo-feeds" / "lwn.xml").read_bytes())
+    for name in ("alpha", "beta"):
+        write_config(name, {"title": name.title(), "base_url": "https://news.example.org/",
+                            "feeds": [{"url": "file:feeds/one.xml", "title": "One"}]})
+    result = run_cli("build", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [b["report"] for b in report["built"]] == ["alpha", "beta"]
+    assert report["failed"] == []
+    assert all(b["feeds_ok"] == 1 and b["entries"] > 0 for b in report["built"])
+    assert (tmp_path / "public/alpha/index.html").is_file()
+    assert (tmp_path / "public/beta/index.html").is_file()
+
+
+def test_quiet_build_prints_nothing_on_success(write_config, tmp_path):
+    (tmp_path / "config" / "feeds").mkdir(parents=True)
+    (tmp_path / "config" / "feeds" / "one.xml").write_bytes(
+        (ROOT / "config" / "demo-feeds" / "lwn.xml").read_bytes())
+    write_config("alpha", {"title": "Alpha", "base_url": "https://news.example.org/",
+                           "feeds": [{"url": "file:feeds/one.xml", "title": "One"}]})
+    result = run_cli("-q", "build", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
