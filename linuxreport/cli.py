@@ -199,6 +199,60 @@ def serve(ctx: click.Context, report: str | None, host: str, port: int, verbose:
         server.server_close()
 
 
+@cli.command(epilog=EXIT_CODES)
+@click.argument("reports", nargs=-1)
+@click.option("--target", help="s3://bucket/prefix or a directory; overrides the config "
+              "(with several reports, each goes to TARGET/<report>).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--max-deletes", type=click.IntRange(min=0), default=None,
+              help="Over this many deletes, delete nothing and warn. [default: 256]")
+@click.option("--force", is_flag=True, help="Publish even if the site shrank by over half.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Uploads at the same time. [default: 16]")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+@_verbosity
+@click.pass_context
+def publish(ctx: click.Context, reports: tuple[str, ...], target: str | None, dry_run: bool,
+            max_deletes: int | None, force: bool, workers: int | None, as_json: bool,
+            verbose: int, quiet: int) -> None:
+    """Upload built reports to their target: a bucket, or a local directory.
+
+    Only changed files are uploaded (MD5 compare); hashed assets go first, then
+    data files, then HTML with the front page last, then deletes. Old hashed
+    assets stay for the retention window. With no target configured, publishes
+    to published/<report>.
+
+    \b
+    Example:
+      linuxreport publish linux --target s3://my-bucket/linux --dry-run
+    """
+    from .publish import publish_all
+
+    _apply_verbosity(ctx, verbose, quiet)
+    loaded = _load(ctx, list(reports), strict=False)
+    summaries = publish_all(loaded, ctx.obj["out"], target, dry_run=dry_run, force=force,
+                            max_deletes=max_deletes, workers=workers,
+                            progress=_use_color())
+    for summary in summaries:
+        if as_json:
+            continue
+        if dry_run:
+            click.echo(_plan_text(summary))
+        elif ctx.obj["level"] >= 0:
+            click.echo(summary.line(), err=True)
+    if as_json:
+        click.echo(json.dumps({"published": [vars(s) for s in summaries]}, indent=2))
+
+
+def _plan_text(summary) -> str:
+    lines = [summary.line()]
+    for cls, count in sorted(summary.by_class.items()):
+        lines.append(f"  upload {count} {cls}")
+    lines += [f"  upload {path}" for path in summary.uploads]
+    lines += [f"  delete {path}" for path in summary.deletes]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one clear message and an exit code."""
     argv = sys.argv[1:] if argv is None else argv

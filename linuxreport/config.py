@@ -40,6 +40,7 @@ FeedUrl = Annotated[str, Check("an http(s) or file: URL", _is_feed_url)]
 AssetPath = Annotated[str, Check("a path inside assets/, like 'logos/lwn.svg'", _is_asset_path)]
 Positive = Annotated[int, Check("a whole number of at least 1", lambda v: v >= 1)]
 Seconds = Annotated[float, Check("a number of seconds above 0", lambda v: v > 0)]
+Days = Annotated[float, Check("a number of days of at least 0", lambda v: v >= 0)]
 Hours = Annotated[float, Check("a number of hours above 0", lambda v: v > 0)]
 Theme = Annotated[str, Check("one of " + ", ".join(THEMES), lambda v: v in THEMES)]
 Key = Annotated[str, Check("lowercase letters, digits and dashes", lambda v: bool(
@@ -91,6 +92,48 @@ class Feed:
         return self.id or slugify(self.title)
 
 
+def _is_target(value: str) -> bool:
+    if value.startswith("s3://"):
+        bucket = value[5:].split("/", 1)[0]
+        return bool(re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket))
+    return "://" not in value
+
+
+Target = Annotated[str, Check("s3://bucket/prefix or a local directory", _is_target)]
+CACHE_ASSETS = "public, max-age=31536000, immutable"
+CACHE_HTML = "public, max-age=60, s-maxage=300, stale-while-revalidate=60, stale-if-error=86400"
+CACHE_DATA = "public, max-age=300, s-maxage=600, stale-while-revalidate=120, stale-if-error=86400"
+CACHE_OTHER = "public, max-age=3600, stale-while-revalidate=600, stale-if-error=86400"
+
+
+@dataclass(frozen=True)
+class CacheRules:
+    """Cache-Control per path class."""
+
+    assets: str = opt(CACHE_ASSETS, "hashed assets (name-<hash>.ext under assets/)")
+    html: str = opt(CACHE_HTML, "HTML pages: short in browsers, longer at the CDN")
+    data: str = opt(CACHE_DATA, "feeds, JSON, XML, OPML and text files")
+    other: str = opt(CACHE_OTHER, "anything else (unhashed images, scripts at fixed names)")
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """Where and how `linuxreport publish` uploads the built report."""
+
+    target: Target | None = opt(None, "s3://bucket/prefix or a dir; default: published/<report>")
+    endpoint_url: HttpUrl | None = opt(None, "S3 endpoint for non-AWS stores (Linode, R2, MinIO)")
+    region: str | None = opt(None, "S3 region; default: boto3's usual chain")
+    profile: str | None = opt(None, "AWS profile name; credentials never go in YAML")
+    retention_days: Days = opt(7.0, "days an old hashed asset stays after no page references it")
+    max_deletes: Annotated[int, Check("a whole number of at least 0", lambda v: v >= 0)] = opt(
+        256, "over this many deletes in one run, delete nothing and warn")
+    workers: Positive = opt(16, "uploads at the same time")
+    gzip: bool = opt(False, "store text files gzip-compressed (Content-Encoding: gzip)")
+    cache_control: CacheRules = opt(CacheRules(), "Cache-Control per path class (see below)")
+    cloudfront_distribution: str | None = opt(None, "CloudFront distribution to invalidate")
+    purge_url: HttpUrl | None = opt(None, "URL that gets a POST of the changed paths (other CDNs)")
+
+
 @dataclass(frozen=True)
 class Report:
     """One report (one site): config/<name>.yaml."""
@@ -110,6 +153,7 @@ class Report:
     user_agent: str = opt(DEFAULT_USER_AGENT, "the User-Agent header sent to feeds")
     fetch: FetchLimits = opt(FetchLimits(), "fetch limits (see below)")
     headlines: list[Headline] = opt([], "curated top headlines, shown above the boxes")
+    publish: PublishConfig = opt(PublishConfig(), "where to publish (see below)")
 
     @property
     def config_dir(self) -> Path:
