@@ -56,7 +56,8 @@ def _setup_logging(level: int) -> None:
     root.setLevel(logging.WARNING if level < 0 else logging.INFO if level < 2 else logging.DEBUG)
     if level >= 1:
         logging.getLogger("linuxreport").setLevel(logging.DEBUG)
-    logging.getLogger("httpx").setLevel(logging.INFO if level >= 2 else logging.WARNING)
+    for noisy in ("httpx", "botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.INFO if level >= 2 else logging.WARNING)
 
 
 def _use_color() -> bool:
@@ -70,24 +71,27 @@ def _use_color() -> bool:
               show_default=True, help="Output directory; one subfolder per report.")
 @click.option("--state", type=click.Path(path_type=Path), default=Path(".state"),
               show_default=True, help="State directory (last good entries, validators).")
+@click.option("--site-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Directory with templates/ and assets/ [default: the ones shipped].")
 @_verbosity
 @click.version_option(package_name="linuxreport")
 @click.pass_context
-def cli(ctx: click.Context, config_dir: Path, out: Path, state: Path, verbose: int,
-        quiet: int) -> None:
+def cli(ctx: click.Context, config_dir: Path, out: Path, state: Path, site_dir: Path | None,
+        verbose: int, quiet: int) -> None:
     """Build a news aggregator's static site from feeds, then publish it.
 
     \b
     Example:
       linuxreport build && linuxreport publish
     """
-    ctx.ensure_object(dict).update(config_dir=config_dir, out=out, state=state)
+    paths = SitePaths(site_dir / "templates", site_dir / "assets") if site_dir else SitePaths()
+    ctx.ensure_object(dict).update(config_dir=config_dir, out=out, state=state, paths=paths)
     _apply_verbosity(ctx, verbose, quiet)
 
 
 def _load(ctx: click.Context, names: list[str], strict: bool) -> list[Report]:
     obj = ctx.obj
-    result = load_reports(obj["config_dir"], SitePaths().assets, names or None, strict=strict)
+    result = load_reports(obj["config_dir"], obj["paths"].assets, names or None, strict=strict)
     for warning in result.warnings:
         log.warning("%s", warning)
     return result.reports
@@ -121,7 +125,7 @@ def build(ctx: click.Context, reports: tuple[str, ...], strict: bool, as_json: b
         try:
             with feed_progress(report, enabled=_use_color()) as on_done:
                 summary = build_report(report, ctx.obj["out"], ctx.obj["state"], now=now,
-                                       on_feed_done=on_done)
+                                       paths=ctx.obj["paths"], on_feed_done=on_done)
         except BuildError as exc:
             log.error("%s", exc.message)
             failed.append(report.name)

@@ -67,3 +67,55 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None):
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     return subprocess.run([str(exe), *args], cwd=cwd, env=full_env, capture_output=True,
                           text=True, timeout=60)
+
+
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_PAGER": "", "AWS_CONFIG_FILE": "/dev/null",
+           "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 (and CloudFront) server over real HTTP on a free 127.0.0.1 port."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(moto_endpoint, monkeypatch):
+    """A boto3 S3 client on a freshly reset moto server, and AWS_ENV in os.environ."""
+    import boto3
+    import httpx
+    from botocore.config import Config
+
+    httpx.post(f"{moto_endpoint}/moto-api/reset")
+    for key, value in AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
+                        config=Config(s3={"addressing_style": "path"}))
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project dir with the demo config and a private copy of templates/ and assets/."""
+    import shutil
+
+    shutil.copytree(ROOT / "config", tmp_path / "config",
+                    ignore=shutil.ignore_patterns("linux.yaml", "ai.yaml", "space.yaml"))
+    shutil.copytree(ROOT / "templates", tmp_path / "site" / "templates")
+    shutil.copytree(ROOT / "assets", tmp_path / "site" / "assets")
+    return tmp_path
+
+
+def set_publish(project: Path, publish: dict) -> None:
+    """Set the demo report's publish: section."""
+    path = project / "config" / "demo.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["publish"] = publish
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
