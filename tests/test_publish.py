@@ -183,16 +183,15 @@ def test_bucket_read_back_by_awscli_matches_the_tree(s3_project, moto_endpoint, 
     if aws is None:
         pytest.fail("Debian's awscli is not installed (make install installs it)")
     down = tmp_path / "down"
+    env = {**AWS_ENV, "PATH": "/usr/bin:/bin"}
     subprocess.run([aws, "--endpoint-url", moto_endpoint, "s3", "sync", f"s3://{BUCKET}/demo",
-                    str(down), "--only-show-errors"], check=True, env={**AWS_ENV, "PATH": "/usr/bin:/bin"},
-                   timeout=120)
+                    str(down), "--only-show-errors"], check=True, env=env, timeout=120)
     fetched = {p.relative_to(down).as_posix(): p.read_bytes() for p in down.rglob("*")
                if p.is_file() and ".linuxreport" not in p.parts}
     assert fetched == built_files(s3_project)
     head = subprocess.run([aws, "--endpoint-url", moto_endpoint, "s3api", "head-object",
                            "--bucket", BUCKET, "--key", "demo/index.html"], check=True,
-                          capture_output=True, text=True, env={**AWS_ENV, "PATH": "/usr/bin:/bin"},
-                          timeout=60)
+                          capture_output=True, text=True, env=env, timeout=60)
     info = json.loads(head.stdout)
     assert info["ContentType"] == "text/html; charset=utf-8"
     assert info["CacheControl"] == HTML_CACHE
