@@ -8,7 +8,7 @@ from conftest import ROOT, run_cli
 
 
 def test_help_shows_examples_and_exit_codes(tmp_path):
-    for args in ([], ["build"], ["check"], ["serve"]):
+    for args in ([], ["build"], ["check"], ["serve"], ["publish"]):
         result = run_cli(*args, "--help", cwd=tmp_path)
         assert result.returncode == 0
         assert "Example:" in result.stdout
