@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -216,6 +217,10 @@ def s3_client(endpoint_url: str | None, region: str | None, profile: str | None,
     from botocore.config import Config
     from botocore.exceptions import ProfileNotFound
 
+    # Stores other than AWS (and local test servers) want path-style addressing; an endpoint
+    # may also come from boto3's own environment variables.
+    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") \
+        or os.environ.get("AWS_ENDPOINT_URL")
     config = Config(retries={"max_attempts": 8, "mode": "adaptive"},
                     max_pool_connections=max(workers, 10), connect_timeout=10, read_timeout=60,
                     s3={"addressing_style": "path" if endpoint_url else "auto"})
