@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and tools need (installed only when missing).
-DEBIAN_PACKAGES := awscli nginx
+DEBIAN_PACKAGES := awscli nginx chromium fonts-liberation
 PORT ?= 8000
 
 .PHONY: install system-deps demo test lint check clean golden

@@ -46,6 +46,7 @@ class BuildSummary:
     entries: int
     seconds: float
     failures: list[tuple[str, str]] = field(default_factory=list)
+    held: list[tuple[str, str]] = field(default_factory=list)  # not asked: waiting or gone
     not_modified: int = 0
     files_written: int = 0
     files_unchanged: int = 0
@@ -54,13 +55,17 @@ class BuildSummary:
     def line(self) -> str:
         text = (f"Built {self.report}: {self.entries} entries from "
                 f"{self.feeds_ok}/{self.feeds_total} feeds in {self.seconds:.1f} s")
+        notes = []
         if self.failures:
-            text += " (failed: " + ", ".join(f"{k} [{r}]" for k, r in self.failures) + ")"
-        return text
+            notes.append("failed: " + ", ".join(f"{k} [{r}]" for k, r in self.failures))
+        if self.held:
+            notes.append("not asked: " + ", ".join(f"{k} [{r}]" for k, r in self.held))
+        return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def build_report(report: Report, out_root: Path, state_root: Path, *,
                  paths: SitePaths = SitePaths(), now: datetime | None = None,
+                 strict: bool = False,
                  on_feed_done: Callable[[FetchResult], None] | None = None) -> BuildSummary:
     """Build one report into out_root/<name>; raise BuildError and keep the old output
     when the site cannot be built."""
@@ -69,13 +74,14 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     store = StateStore(state_root, report.name)
     states = {feed.key: store.load(feed.key) for feed in report.feeds}
     with _parse_executor(len(report.feeds)) as executor:
-        results = fetch_all(report, states, executor=executor, on_done=on_feed_done)
+        results = fetch_all(report, states, executor=executor, on_done=on_feed_done, now=now)
     data, new_states = curate(report, results, states, now)
     failures = [(k, r.error or "") for k, r in results.items() if r.failed]
-    if len(failures) == len(report.feeds):
+    refusal = _refusal(report, len(failures), strict)
+    if refusal:
         for state in new_states.values():
             store.save(state)
-        raise BuildError(f"{report.name}: every feed failed; the previous output is kept")
+        raise BuildError(f"{report.name}: {refusal}; the previous output is kept")
     try:
         manifest, asset_files = build_assets(report, paths.assets)
         files = render_site(data, manifest, paths.templates, asset_files)
@@ -90,9 +96,23 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
         report=report.name, feeds_total=len(report.feeds),
         feeds_ok=len(report.feeds) - len(failures), entries=data.entry_count,
         seconds=time.monotonic() - started, failures=failures,
+        held=[(k, r.error or "") for k, r in results.items() if r.status in ("waiting", "gone")],
         not_modified=sum(r.status == "not_modified" for r in results.values()),
         files_written=written.written, files_unchanged=written.unchanged,
         output=str(out_root / report.name))
+
+
+def _refusal(report: Report, failed: int, strict: bool) -> str | None:
+    """Return why this build must not replace the output, or None."""
+    total = len(report.feeds)
+    if failed == total:
+        return "every feed failed"
+    if strict and failed:
+        return f"{failed} of {total} feeds failed (--strict)"
+    if failed / total > report.max_failed_share:
+        return (f"{failed} of {total} feeds failed, over max_failed_share "
+                f"{report.max_failed_share:g}")
+    return None
 
 
 class _NoExecutor:

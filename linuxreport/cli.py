@@ -99,7 +99,8 @@ def _load(ctx: click.Context, names: list[str], strict: bool) -> list[Report]:
 
 @cli.command(epilog=EXIT_CODES)
 @click.argument("reports", nargs=-1)
-@click.option("--strict", is_flag=True, help="Treat config warnings as errors.")
+@click.option("--strict", is_flag=True,
+              help="Treat config warnings and any failing feed as errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
 @click.option("--now", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"]),
               hidden=True, help="Build as if it were this time (tests, reproducible builds).")
@@ -125,7 +126,8 @@ def build(ctx: click.Context, reports: tuple[str, ...], strict: bool, as_json: b
         try:
             with feed_progress(report, enabled=_use_color()) as on_done:
                 summary = build_report(report, ctx.obj["out"], ctx.obj["state"], now=now,
-                                       paths=ctx.obj["paths"], on_feed_done=on_done)
+                                       paths=ctx.obj["paths"], strict=strict,
+                                       on_feed_done=on_done)
         except BuildError as exc:
             log.error("%s", exc.message)
             failed.append(report.name)

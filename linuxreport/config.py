@@ -40,6 +40,7 @@ FeedUrl = Annotated[str, Check("an http(s) or file: URL", _is_feed_url)]
 AssetPath = Annotated[str, Check("a path inside assets/, like 'logos/lwn.svg'", _is_asset_path)]
 Positive = Annotated[int, Check("a whole number of at least 1", lambda v: v >= 1)]
 Seconds = Annotated[float, Check("a number of seconds above 0", lambda v: v > 0)]
+Share = Annotated[float, Check("a number from 0 to 1", lambda v: 0 <= v <= 1)]
 Days = Annotated[float, Check("a number of days of at least 0", lambda v: v >= 0)]
 Hours = Annotated[float, Check("a number of hours above 0", lambda v: v > 0)]
 Theme = Annotated[str, Check("one of " + ", ".join(THEMES), lambda v: v in THEMES)]
@@ -150,6 +151,7 @@ class Report:
     entries_shown: Positive = opt(8, "entries shown per feed box")
     entries_kept: Positive = opt(40, "entries remembered per feed")
     stale_after_hours: Hours = opt(6.0, "hours without a successful fetch before a box is stale")
+    max_failed_share: Share = opt(0.5, "over this share of feeds failing, keep the old output")
     user_agent: str = opt(DEFAULT_USER_AGENT, "the User-Agent header sent to feeds")
     fetch: FetchLimits = opt(FetchLimits(), "fetch limits (see below)")
     headlines: list[Headline] = opt([], "curated top headlines, shown above the boxes")

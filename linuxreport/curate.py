@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .config import Feed, Report
 from .models import Entry, FeedBox, FeedState, FetchResult, SiteData
@@ -15,10 +16,13 @@ def curate(report: Report, results: dict[str, FetchResult],
     """Return what the site shows and the new state of every feed."""
     new_states = {}
     boxes = []
+    seen_stories: set[str] = set()  # the same story from two feeds shows once, in the first
     for feed in report.feeds:
         state = update_state(report, feed, states.get(feed.key), results[feed.key], now)
         new_states[feed.key] = state
-        boxes.append(_box(report, feed, state, results[feed.key], now))
+        entries = [e for e in state.entries if story_key(e.link) not in seen_stories]
+        seen_stories.update(story_key(e.link) for e in entries)
+        boxes.append(_box(report, feed, state, entries, results[feed.key], now))
     return SiteData(report=report, boxes=boxes, headlines=list(report.headlines)), new_states
 
 
@@ -28,12 +32,17 @@ def update_state(report: Report, feed: Feed, previous: FeedState | None,
     state = dataclasses.replace(previous) if previous else FeedState(key=feed.key, url=feed.url)
     if state.url != feed.url:  # the admin changed the URL: old validators mean nothing now
         state.url, state.etag, state.last_modified, state.body_hash = feed.url, None, None, None
-        state.permanent_redirect = None
+        state.permanent_redirect = state.retry_after = state.gone_since = None
+    if result.status in ("waiting", "gone"):  # not asked this time: nothing new to record
+        return state
     if result.failed:
         state.last_failure, state.last_failure_reason = now, result.error
         state.consecutive_failures += 1
+        state.retry_after = result.retry_after
+        if result.gone:
+            state.gone_since = now
         return state
-    state.last_success, state.consecutive_failures = now, 0
+    state.last_success, state.consecutive_failures, state.retry_after = now, 0, None
     state.permanent_redirect = result.permanent_redirect
     if result.status != "not_modified":
         state.etag, state.last_modified = result.etag, result.last_modified
@@ -68,11 +77,24 @@ def _clamp(value: datetime | None, first_seen: datetime, now: datetime) -> datet
     return first_seen if value and value > now else value
 
 
-def _box(report: Report, feed: Feed, state: FeedState, result: FetchResult,
-         now: datetime) -> FeedBox:
+def story_key(link: str) -> str:
+    """Return link normalised so one story's variants compare equal: no scheme, no
+    'www.', no fragment, no trailing slash, no utm_* tracking parameters."""
+    parts = urlsplit(link)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host += f":{parts.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not k.lower().startswith("utm_")])
+    return urlunsplit(("", host, parts.path.rstrip("/"), query, ""))
+
+
+def _box(report: Report, feed: Feed, state: FeedState, entries: list[Entry],
+         result: FetchResult, now: datetime) -> FeedBox:
     stale_after = timedelta(hours=report.stale_after_hours)
     stale = state.last_success is None or now - state.last_success > stale_after
     dates = [e.date for e in state.entries if e.date]
-    return FeedBox(feed=feed, entries=list(state.entries), shown=report.shown(feed),
+    return FeedBox(feed=feed, entries=entries, shown=report.shown(feed),
                    last_change=max(dates) if dates else state.last_change, stale=stale,
-                   error=result.error if result.failed else None)
+                   error=result.error if result.failed or result.status in ("waiting", "gone")
+                   else None, status=result.status, state=state)

@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,6 +40,22 @@ class FetchFailure(Exception):
 
 class RetryableFailure(FetchFailure):
     """A failure worth another try (connection error, HTTP 5xx)."""
+
+
+class BackOff(FetchFailure):
+    """The server asked us to come back later (429/503 with Retry-After)."""
+
+    def __init__(self, reason: str, seconds: float):
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class Gone(FetchFailure):
+    """HTTP 410: the feed is gone for good."""
+
+
+# Honour Retry-After up to a day; longer asks are treated as a day.
+MAX_RETRY_AFTER = 86400.0
 
 
 @dataclass
@@ -63,12 +81,41 @@ class _Context:
 def fetch_all(report: Report, states: dict[str, FeedState | None], *,
               executor: Executor | None = None, parse: Callable = parse_feed,
               on_done: Callable[[FetchResult], None] | None = None,
-              transport: httpx.AsyncBaseTransport | None = None) -> dict[str, FetchResult]:
-    """Return a FetchResult per feed key; never raises for a single feed's failure."""
-    return asyncio.run(_fetch_all(report, states, executor, parse, on_done, transport))
+              transport: httpx.AsyncBaseTransport | None = None,
+              now: datetime | None = None) -> dict[str, FetchResult]:
+    """Return a FetchResult per feed key; never raises for a single feed's failure.
+
+    Feeds that said 410 Gone, or whose Retry-After has not passed, are not asked.
+    """
+    now = now or datetime.now(UTC)
+    results = {}
+    to_fetch = []
+    for feed in report.feeds:
+        held = _held_back(feed, states.get(feed.key), now)
+        if held:
+            results[feed.key] = held
+            _log_result(held)
+        else:
+            to_fetch.append(feed)
+    fetched = asyncio.run(_fetch_all(report, to_fetch, states, executor, parse, on_done,
+                                     transport, now))
+    results.update(fetched)
+    return {feed.key: results[feed.key] for feed in report.feeds}
 
 
-async def _fetch_all(report, states, executor, parse, on_done, transport):
+def _held_back(feed: Feed, state: FeedState | None, now: datetime) -> FetchResult | None:
+    if not state or state.url != feed.url:
+        return None
+    if state.gone_since:
+        return FetchResult(feed, "gone", http_status=410, gone=True,
+                           error=f"gone (HTTP 410) since {state.gone_since:%Y-%m-%d}")
+    if state.retry_after and state.retry_after > now:
+        return FetchResult(feed, "waiting", retry_after=state.retry_after,
+                           error=f"waiting until {state.retry_after:%Y-%m-%d %H:%M} UTC")
+    return None
+
+
+async def _fetch_all(report, feeds, states, executor, parse, on_done, transport, now):
     limits = report.fetch
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
     pool = httpx.Limits(max_connections=limits.concurrency,
@@ -81,11 +128,12 @@ async def _fetch_all(report, states, executor, parse, on_done, transport):
         ctx = _Context(report, client, executor, parse, on_done,
                        asyncio.Semaphore(limits.concurrency), per_host)
         results = await asyncio.gather(
-            *(_fetch_one(ctx, feed, states.get(feed.key)) for feed in report.feeds))
-    return {feed.key: result for feed, result in zip(report.feeds, results, strict=True)}
+            *(_fetch_one(ctx, feed, states.get(feed.key), now) for feed in feeds))
+    return {feed.key: result for feed, result in zip(feeds, results, strict=True)}
 
 
-async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None) -> FetchResult:
+async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None,
+                     now: datetime) -> FetchResult:
     host = urlsplit(feed.url).hostname or ""
     deadline = feed.deadline or ctx.report.fetch.deadline
     async with ctx.overall, ctx.per_host[host]:
@@ -96,6 +144,11 @@ async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None) -> Fetc
                 result = await _fetch_and_parse(ctx, feed, state, attempts)
         except TimeoutError:
             result = FetchResult(feed, "failed", error=f"timeout after {deadline:g} s")
+        except BackOff as exc:
+            result = FetchResult(feed, "failed", error=str(exc),
+                                 retry_after=now + timedelta(seconds=exc.seconds))
+        except Gone as exc:
+            result = FetchResult(feed, "failed", error=str(exc), http_status=410, gone=True)
         except FetchFailure as exc:
             result = FetchResult(feed, "failed", error=str(exc))
         result.attempts = max(attempts[0], 1)
@@ -108,7 +161,12 @@ async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None) -> Fetc
 
 def _log_result(result: FetchResult) -> None:
     name, url = result.feed.key, result.feed.url
-    if result.failed:
+    if result.gone:
+        log.warning("%s is gone (HTTP 410, %s): remove it from the config or change its url; "
+                    "it is not fetched until then", name, url)
+    elif result.status == "waiting":
+        log.info("%s: not asked, %s (Retry-After)", name, result.error)
+    elif result.failed:
         log.warning("%s failed (%s): %s", name, url, result.error)
     else:
         log.debug("%s: %s, HTTP %s, %d bytes, %.2f s", name, result.status.replace("_", " "),
@@ -192,8 +250,7 @@ async def _get(ctx: _Context, feed: Feed, known: FeedState | None) -> _Response:
     cap = feed.max_bytes or ctx.report.fetch.max_bytes
     try:
         async with ctx.client.stream("GET", feed.url, headers=headers) as response:
-            if response.status_code >= 500:
-                raise RetryableFailure(f"HTTP {response.status_code}")
+            _check_status(response)
             if response.status_code not in (200, 203, 304):
                 raise FetchFailure(f"HTTP {response.status_code}")
             body = await _read_body(response, cap) if response.status_code != 304 else b""
@@ -211,6 +268,33 @@ async def _get(ctx: _Context, feed: Feed, known: FeedState | None) -> _Response:
         raise RetryableFailure(f"connection broken: {exc or type(exc).__name__}") from None
     return _Response(response.status_code, {k.lower(): v for k, v in response.headers.items()},
                      body, str(response.url), _permanent_redirect(response))
+
+
+def _check_status(response: httpx.Response) -> None:
+    status = response.status_code
+    wait = retry_after_seconds(response.headers.get("retry-after"))
+    if status in (429, 503) and wait is not None:
+        raise BackOff(f"HTTP {status}, retry after {wait:.0f} s", wait)
+    if status == 410:
+        raise Gone("HTTP 410 Gone")
+    if status >= 500:
+        raise RetryableFailure(f"HTTP {status}")
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Return a Retry-After header (seconds or an HTTP date) as seconds from now, capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 
 async def _read_body(response: httpx.Response, cap: int) -> bytes:

@@ -31,7 +31,9 @@ class FetchResult:
     """What fetching one feed gave: a new body (parsed), a 304, an unchanged body, or a failure."""
 
     feed: Feed
-    status: str  # "ok", "not_modified", "unchanged" or "failed"
+    # "ok", "not_modified", "unchanged", "failed", or not asked at all: "waiting" (a
+    # Retry-After is in force) or "gone" (HTTP 410 until the URL changes).
+    status: str
     http_status: int | None = None
     etag: str | None = None
     last_modified: str | None = None
@@ -42,6 +44,8 @@ class FetchResult:
     attempts: int = 1
     elapsed: float = 0.0
     body_bytes: int = 0
+    retry_after: datetime | None = None  # the server asked us not to come back before this
+    gone: bool = False  # the server said 410 Gone
 
     @property
     def failed(self) -> bool:
@@ -64,6 +68,8 @@ class FeedState:
     last_failure_reason: str | None = None
     consecutive_failures: int = 0
     permanent_redirect: str | None = None
+    retry_after: datetime | None = None
+    gone_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,13 @@ class FeedBox:
     last_change: datetime | None
     stale: bool
     error: str | None
+    status: str = "ok"  # this build's FetchResult.status
+    state: FeedState | None = None  # for the health page
+
+    @property
+    def health(self) -> str:
+        """'ok' (new, unchanged or 304), 'failed', 'waiting' (Retry-After) or 'gone' (410)."""
+        return self.status if self.status in ("failed", "waiting", "gone") else "ok"
 
 
 @dataclass(frozen=True)

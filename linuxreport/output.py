@@ -2,12 +2,14 @@
 
 The new tree is assembled in a sibling temp dir (files whose MD5 matches the previous
 manifest are hard-linked from the old tree, so they are not rewritten), then swapped
-into place with two renames. A build killed in between leaves the old tree under
-``.<name>.old``, which the next build puts back before doing anything else.
+into place atomically with renameat2(RENAME_EXCHANGE), so readers always see a whole
+tree. Where that call is missing, two renames are used; a build killed between them
+leaves the old tree under ``.<name>.old``, which the next build puts back first.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -86,11 +88,25 @@ def _link(old: Path, new: Path) -> bool:
 
 
 def _swap(target: Path, staged: Path) -> None:
+    if target.exists() and _exchange(staged, target):
+        shutil.rmtree(staged, ignore_errors=True)  # now holds the previous tree
+        return
     old = _sibling(target, "old")
     if target.exists():
         target.rename(old)
     staged.rename(target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _sibling(target: Path, kind: str) -> Path:

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import calendar
-import html
 import io
+import logging
 import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-import nh3
 
 from .models import Entry
+from .sanitize import GarbledText, collapse, honest_text, plain_text, safe_http_url
 
+log = logging.getLogger(__name__)
+
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 TITLE_MAX = 200
 SUMMARY_MAX = 280
-_SPACES = re.compile(r"\s+")
-_BLOCK_TAGS = re.compile(r"<(?:br|hr|/?p|/?li|/?div|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|"
-                         r"/?ul|/?ol|/?pre|/?section|/?article)\b[^>]*>", re.IGNORECASE)
-# Control characters and spaces that browsers ignore inside a URL scheme.
-_URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
 
 
 class ParseError(Exception):
@@ -35,17 +33,29 @@ def parse_feed(body: bytes, headers: dict[str, str], final_url: str,
         response_headers["content-location"] = final_url
     if headers.get("content-type"):
         response_headers["content-type"] = headers["content-type"]
+    if _ENTITY_DECLARATION.search(body):
+        # Entity expansion (billion laughs) and external entities (XXE) need a declaration.
+        raise ParseError("XML entity declarations are not allowed")
     # A stream, never raw bytes or str: feedparser would treat a body that looks like a
     # path or URL as something to open.
     parsed = feedparser.parse(io.BytesIO(body), response_headers=response_headers,
                               resolve_relative_uris=True, sanitize_html=True)
     base = _link_base(final_url, parsed.feed.get("link", ""))
-    entries, seen = [], set()
+    entries, seen, garbled = [], set(), 0
     for raw in parsed.entries:
-        entry = _entry(raw, base)
+        try:
+            entry = _entry(raw, base)
+        except GarbledText:
+            garbled += 1
+            continue
         if entry and entry.id not in seen:
             seen.add(entry.id)
             entries.append(entry)
+    if garbled:
+        log.info("%s: skipped %d entries with garbled text (wrong character encoding)",
+                 feed_url or final_url, garbled)
+        if not entries:
+            raise ParseError("garbled text: wrong or mixed character encodings")
     # A broken document that still yields usable entries (the loose parser recovers
     # many) is accepted; one that yields none must not wipe the box.
     if not entries and (not parsed.get("version") or _is_broken(parsed)):
@@ -67,7 +77,7 @@ def _failure_reason(parsed, body: bytes) -> str:
         return "empty body"
     exc = parsed.get("bozo_exception")
     if exc is not None:
-        return f"malformed XML: {_SPACES.sub(' ', str(exc)).strip()}"
+        return f"malformed XML: {collapse(str(exc))}"
     return "not an RSS or Atom feed"
 
 
@@ -95,21 +105,8 @@ def _entry(raw, base: str) -> Entry | None:
 def _text_of(raw, key: str) -> str:
     value = raw.get(key) or ""
     detail = raw.get(f"{key}_detail") or {}
-    if "html" in detail.get("type", "text/html"):
-        value = _BLOCK_TAGS.sub(" ", value)  # keep words of separate lines apart
-        value = html.unescape(nh3.clean(value, tags=set()))
-    return _SPACES.sub(" ", value).strip()
-
-
-def safe_http_url(url: str) -> str:
-    """Return url if it is an absolute http(s) URL (scheme checked after browser-style
-    cleanup, so obfuscated javascript: links are caught), else ''."""
-    url = html.unescape(url or "").strip()
-    cleaned = _URL_JUNK.sub("", url)
-    parts = urlsplit(cleaned)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return ""
-    return url
+    text = plain_text(value) if "html" in detail.get("type", "text/html") else collapse(value)
+    return honest_text(text)
 
 
 def shorten(text: str, limit: int) -> str:

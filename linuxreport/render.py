@@ -34,6 +34,9 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
         "404.html": ("404.html", {"root": urlsplit(report.base_url).path,
                                   "canonical": urljoin(report.base_url, "404.html"),
                                   "base_url": report.base_url}),
+        "health/index.html": ("health.html", {
+            "root": "../", "canonical": urljoin(report.base_url, "health/"),
+            "boxes": data.boxes, "ok_count": sum(not b.error for b in data.boxes)}),
     }
     files = dict(asset_files)
     for path, (template, context) in pages.items():

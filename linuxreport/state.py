@@ -20,7 +20,7 @@ from .models import Entry, FeedState
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-_DATE_FIELDS = ("last_success", "last_change", "last_failure")
+_DATE_FIELDS = ("last_success", "last_change", "last_failure", "retry_after", "gone_since")
 _ENTRY_DATES = ("published", "updated", "first_seen")
 
 

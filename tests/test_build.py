@@ -18,7 +18,7 @@ def _feed(name: str) -> bytes:
 
 
 def _setup(feed_server, write_config):
-    names = ["good", "err", "slow", "bad"]
+    names = ["good", "err", "slow", "bad", "fine", "solid"]
     for name in names:
         feed_server.routes[f"/{name}"] = Route(_feed(name), etag=f'"{name}-1"',
                                                 last_modified=DATE)
@@ -40,7 +40,7 @@ def test_failing_feeds_keep_last_good_entries_and_turn_stale(feed_server, write_
     _setup(feed_server, write_config)
     first = run_cli("build", "--now", NOW, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "Built t: 12 entries from 4/4 feeds" in first.stderr
+    assert "Built t: 18 entries from 6/6 feeds" in first.stderr
 
     feed_server.routes["/err"] = Route(b"server error", status=500)
     feed_server.routes["/slow"] = Route(_feed("slow"), delay=4)
@@ -48,7 +48,7 @@ def test_failing_feeds_keep_last_good_entries_and_turn_stale(feed_server, write_
     second = run_cli("build", "--now", NOW, cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     summary = second.stderr.strip().splitlines()[-1]
-    assert summary.startswith("Built t: 12 entries from 1/4 feeds in ")
+    assert summary.startswith("Built t: 18 entries from 3/6 feeds in ")
     assert "(failed: err-feed [HTTP 500], slow-feed [timeout after 2 s], bad-feed [malformed XML"\
         in summary
 
@@ -76,7 +76,7 @@ def test_unchanged_feeds_get_conditional_requests_and_304s(feed_server, write_co
 
     again = run_cli("build", "-v", "--now", NOW, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    for name in ("good", "err", "slow", "bad"):
+    for name in ("good", "err", "slow", "bad", "fine", "solid"):
         (hit,) = [h for h in feed_server.log if h.path == f"/{name}"]
         assert hit.headers["If-None-Match"] == f'"{name}-1"'
         assert hit.headers["If-Modified-Since"] == DATE
@@ -89,7 +89,7 @@ def test_every_feed_failing_keeps_the_previous_output(feed_server, write_config,
     _setup(feed_server, write_config)
     assert run_cli("build", "--now", NOW, cwd=tmp_path).returncode == 0
     before = (tmp_path / "public/t/index.html").read_bytes()
-    for name in ("good", "err", "slow", "bad"):
+    for name in ("good", "err", "slow", "bad", "fine", "solid"):
         feed_server.routes[f"/{name}"] = Route(b"gone", status=404)
     result = run_cli("build", "--now", NOW, cwd=tmp_path)
     assert result.returncode == 1

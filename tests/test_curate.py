@@ -176,9 +176,11 @@ def test_update_state_leaves_the_previous_state_alone(report):
 # --- curate: boxes -------------------------------------------------------------------
 
 def boxes_after_failure(report, hours_since_success: float):
+    old = NOW - 30 * HOUR
     states = {f.key: previous_state(report, key=f.key, url=f.url,
+                                    entries=[entry(i + 1, old, first_seen=old)],
                                     last_success=NOW - timedelta(hours=hours_since_success))
-              for f in report.feeds}
+              for i, f in enumerate(report.feeds)}
     results = {f.key: FetchResult(f, "failed", error="timed out") for f in report.feeds}
     site, new_states = curate(report, results, states, NOW)
     return site.boxes, new_states
@@ -193,7 +195,7 @@ def test_box_turns_stale_after_stale_after_hours(report):
 
 def test_failed_box_still_shows_last_good_entries_and_the_error(report):
     boxes, new_states = boxes_after_failure(report, 30)
-    assert [ids(b.entries) for b in boxes] == [["id-1"], ["id-1"]]
+    assert [ids(b.entries) for b in boxes] == [["id-1"], ["id-2"]]
     assert [b.error for b in boxes] == ["timed out", "timed out"]
     assert set(new_states) == {f.key for f in report.feeds}
 
@@ -215,3 +217,22 @@ def test_box_shown_follows_feed_then_report_entries_shown(report):
     results = {f.key: FetchResult(f, "ok", entries=[]) for f in report.feeds}
     site, _ = curate(report, results, {}, NOW)
     assert [(b.feed.title, b.shown) for b in site.boxes] == [("LWN", 2), ("Kernel", 5)]
+
+
+def test_same_story_from_two_feeds_shows_once_in_the_first_box(report):
+    old = NOW - 30 * HOUR
+    variants = ["https://www.ex.example/story/", "http://ex.example/story#comments",
+                "https://ex.example/story?utm_source=rss&utm_medium=feed"]
+    first, second = report.feeds
+    states = {
+        first.key: previous_state(report, key=first.key, url=first.url, entries=[
+            Entry(id="a", title="Story", link=variants[0], published=old, first_seen=old)]),
+        second.key: previous_state(report, key=second.key, url=second.url, entries=[
+            Entry(id=f"b{i}", title="Story", link=link, published=old, first_seen=old)
+            for i, link in enumerate(variants[1:])] + [
+            Entry(id="c", title="Other", link="https://ex.example/story?id=2",
+                  published=old, first_seen=old)]),
+    }
+    results = {f.key: FetchResult(f, "not_modified") for f in report.feeds}
+    site, _ = curate(report, results, states, NOW)
+    assert [ids(b.entries) for b in site.boxes] == [["a"], ["c"]]
