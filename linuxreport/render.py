@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 import jinja2
 
 from .assets import AssetManifest
-from .models import SiteData
+from .models import FeedState, SiteData
 
 
 class RenderError(Exception):
@@ -46,8 +47,36 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
             where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else template
             raise RenderError(f"template {where}: {exc}") from exc
         files[path] = _tidy(text).encode("utf-8")
-    files["robots.txt"] = b"User-agent: *\nAllow: /\n"
+    files["robots.txt"] = b"User-agent: *\nDisallow: /health/\n"
+    files["status.json"] = status_json(data)
     return files
+
+
+def status_json(data: SiteData) -> bytes:
+    """Return the machine-readable feed health of the report."""
+    feeds = []
+    for box in data.boxes:
+        state = box.state or FeedState(key=box.feed.key, url=box.feed.url)
+        feeds.append({
+            "key": box.feed.key, "title": box.feed.title, "url": box.feed.url,
+            "status": box.health, "stale": box.stale, "error": box.error,
+            "entries": len(state.entries),
+            "last_success": _iso_or_none(state.last_success),
+            "last_failure": _iso_or_none(state.last_failure),
+            "last_failure_reason": state.last_failure_reason,
+            "consecutive_failures": state.consecutive_failures,
+            "last_change": _iso_or_none(state.last_change),
+            "permanent_redirect": state.permanent_redirect,
+            "gone_since": _iso_or_none(state.gone_since),
+            "retry_after": _iso_or_none(state.retry_after),
+        })
+    report = {"report": data.report.name, "feeds": feeds,
+              "failing": [f["key"] for f in feeds if f["error"]]}
+    return (json.dumps(report, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return iso_utc(value) if value else None
 
 
 def _environment(templates_dir: Path) -> jinja2.Environment:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,6 +24,8 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     # Answer these statuses first, one per request, before the normal answer.
     fail_first: list[int] = field(default_factory=list)
+    # Take over the connection instead (trickle, endless body, silence): raw(handler).
+    raw: Callable[[BaseHTTPRequestHandler], None] | None = None
 
 
 @dataclass
@@ -78,6 +81,17 @@ class FeedServer:
         with self._lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
+        route = self.routes.get(handler.path)
+        if route and route.raw:
+            self.log.append(Hit(handler.path, dict(handler.headers.items()), 200))
+            try:
+                route.raw(handler)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            finally:
+                with self._lock:
+                    self.active -= 1
+            return
         try:
             status, body, headers = self._answer(handler)
             # Log before answering, so a test that got the response also sees the hit.
@@ -138,3 +152,47 @@ def rss(title: str, items: list[tuple[str, str, str]], link: str = "https://exam
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
             f"<title>{title}</title><link>{link}</link><description>{title}</description>"
             f"{''.join(parts)}</channel></rss>").encode()
+
+
+# Raw behaviours, each bounded in time so a test can never hang on them.
+
+def trickle(handler: BaseHTTPRequestHandler, seconds: int = 30) -> None:
+    """Send headers, then one byte of a feed per second."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/rss+xml")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    for byte in (b"<?xml version='1.0'?><rss version='2.0'><channel>" * 10)[:seconds]:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(1)
+
+
+def endless(handler: BaseHTTPRequestHandler, limit: int = 200_000_000) -> None:
+    """Send a feed whose body never ends (until the client hangs up or 200 MB)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/rss+xml")
+    handler.end_headers()
+    handler.close_connection = True
+    handler.wfile.write(b"<?xml version='1.0'?><rss version='2.0'><channel><title>x</title>")
+    chunk = b"<item><title>more</title><link>https://example.org/more</link></item>" * 1000
+    sent = 0
+    while sent < limit:
+        handler.wfile.write(chunk)
+        sent += len(chunk)
+
+
+def silence(handler: BaseHTTPRequestHandler, seconds: float = 30) -> None:
+    """Accept the request and never answer."""
+    time.sleep(seconds)
+    handler.close_connection = True
+
+
+def gzip_bomb(inflated: int = 500_000_000) -> bytes:
+    """Return a small gzip body that inflates to `inflated` bytes of zeros."""
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * 1_000_000
+    parts = [compressor.compress(block) for _ in range(inflated // len(block))]
+    return b"".join(parts) + compressor.flush()
