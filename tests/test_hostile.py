@@ -239,11 +239,13 @@ def _mixed_feed() -> bytes:
 
 
 @pytest.mark.parametrize("body, content_type, expected", [
-    (_latin1_feed(), "application/rss+xml; charset=utf-8", "Caf\u00e9 cr\u00e8me \u00fcber alles"),
+    (_latin1_feed(), "application/rss+xml; charset=utf-8",
+     "Caf\u00e9 cr\u00e8me \u00fcber alles"),
     (_latin1_feed(), "application/rss+xml", "Caf\u00e9 cr\u00e8me \u00fcber alles"),
     (b"\xef\xbb\xbf" + _story_feed("bom").replace(b"bom story 0", "B\u00f6m".encode()),
      "application/rss+xml", "B\u00f6m"),
-    (_mixed_feed(), "application/rss+xml; charset=utf-8", "Na\u00efve r\u00e9sum\u00e9s \u2014 part 2"),
+    (_mixed_feed(), "application/rss+xml; charset=utf-8",
+     "Na\u00efve r\u00e9sum\u00e9s \u2014 part 2"),
 ])
 def test_charsets_come_out_as_meant(feed_server, write_config, tmp_path, body, content_type,
                                     expected):
