@@ -114,7 +114,7 @@ def test_css_change_uploads_asset_before_html_and_keeps_the_old_one(s3_project, 
     assert new_css.isdisjoint(old_css)
     # Exactly the changed files: the new stylesheet and the pages that reference it.
     assert sorted(order) == sorted([p.removeprefix("demo/") for p in new_css]
-                                   + ["404.html", "index.html"])
+                                   + ["404.html", "health/index.html", "index.html"])
     assert order.index(next(iter(new_css)).removeprefix("demo/")) < order.index("404.html")
     assert order[-1] == "index.html"
     keys = bucket_keys(s3)
@@ -153,13 +153,13 @@ def test_max_deletes_holds_back_every_delete(s3_project, s3):
 
 
 def test_shrink_guard_refuses_then_force_publishes(s3_project, s3):
-    for i in range(6):
+    for i in range(8):
         s3.put_object(Bucket=BUCKET, Key=f"demo/page-{i}.html", Body=b"<p>page</p>")
     before = set(bucket_keys(s3))
     refused = publish(s3_project)
     assert refused.returncode == 1
     assert refused.stderr.strip() == (
-        "Error: demo: the new site has 2 HTML pages, the published one 6; refusing to "
+        "Error: demo: the new site has 3 HTML pages, the published one 8; refusing to "
         "publish (use --force if intended)")
     assert set(bucket_keys(s3)) == before
     forced = publish(s3_project, "--force")
@@ -283,12 +283,14 @@ def test_cloudfront_invalidation_for_changed_pages(s3_project, s3, moto_endpoint
     first = run_cli("publish", "demo", "--json", cwd=s3_project, env=env)
     assert first.returncode == 0, first.stderr
     (summary,) = json.loads(first.stdout)["published"]
-    assert summary["invalidated"] == ["/demo/", "/demo/404.html", "/demo/index.html"]
+    expected = ["/demo/", "/demo/404.html", "/demo/health/", "/demo/health/index.html",
+                "/demo/index.html"]
+    assert summary["invalidated"] == expected
     items = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
     (listed,) = items["Items"]
     batch = cloudfront.get_invalidation(DistributionId=distribution, Id=listed["Id"])
     paths = batch["Invalidation"]["InvalidationBatch"]["Paths"]["Items"]
-    assert sorted(paths) == ["/demo/", "/demo/404.html", "/demo/index.html"]
+    assert sorted(paths) == expected
     again = run_cli("publish", "demo", "--json", cwd=s3_project, env=env)
     assert json.loads(again.stdout)["published"][0]["invalidated"] == []
 
@@ -306,6 +308,6 @@ def test_default_target_is_a_local_directory_with_the_same_rules(project):
     build(project)
     second = run_cli("publish", "demo", cwd=project)
     assert second.returncode == 0
-    assert "3 uploaded" in second.stderr and "1 retained" in second.stderr
+    assert "4 uploaded" in second.stderr and "1 retained" in second.stderr
     assert (published / old_css).is_file()
     assert run_cli("publish", "demo", cwd=project).stderr.count("0 uploaded") == 1
