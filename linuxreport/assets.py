@@ -15,6 +15,8 @@ from .config import Report
 ASSET_PREFIX = "assets"
 CSS_SOURCES = ("css/site.css",)
 JS_SOURCES = ("js/site.js",)
+# Loaded blocking in <head>: applies saved settings before the first paint.
+BOOT_SOURCES = ("js/boot.js",)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class AssetManifest:
 
     css: str
     js: str
+    boot: str
     images: dict[str, str] = field(default_factory=dict)  # source in assets/ -> output path
     integrity: dict[str, str] = field(default_factory=dict)  # output path -> SRI hash
 
@@ -30,7 +33,7 @@ class AssetManifest:
         return self.images.get(source) if source else None
 
     def to_json(self) -> dict:
-        return {"css": self.css, "js": self.js, "images": self.images,
+        return {"css": self.css, "js": self.js, "boot": self.boot, "images": self.images,
                 "integrity": self.integrity}
 
 
@@ -41,6 +44,8 @@ def build_assets(report: Report, assets_dir: Path) -> tuple[AssetManifest, dict[
         css = _bundle(assets_dir, Path(tmp), CSS_SOURCES, "rcssmin", "site-%(version)s.css",
                       files)
         js = _bundle(assets_dir, Path(tmp), JS_SOURCES, "rjsmin", "site-%(version)s.js", files)
+        boot = _bundle(assets_dir, Path(tmp), BOOT_SOURCES, "rjsmin", "boot-%(version)s.js",
+                       files)
     images = {}
     for source in _image_sources(report):
         data = (assets_dir / source).read_bytes()
@@ -48,8 +53,8 @@ def build_assets(report: Report, assets_dir: Path) -> tuple[AssetManifest, dict[
         hashed = f"{ASSET_PREFIX}/{path.parent}/{path.stem}-{content_hash(data)}{path.suffix}"
         images[source] = hashed.replace("/./", "/")
         files[images[source]] = data
-    integrity = {p: sri(files[p]) for p in (css, js)}
-    return AssetManifest(css=css, js=js, images=images, integrity=integrity), files
+    integrity = {p: sri(files[p]) for p in (css, js, boot)}
+    return AssetManifest(css=css, js=js, boot=boot, images=images, integrity=integrity), files
 
 
 def content_hash(data: bytes) -> str:

@@ -75,7 +75,7 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     states = {feed.key: store.load(feed.key) for feed in report.feeds}
     with _parse_executor(len(report.feeds)) as executor:
         results = fetch_all(report, states, executor=executor, on_done=on_feed_done, now=now)
-    data, new_states = curate(report, results, states, now)
+    data, new_states = curate(report, results, states, now, store.load_headlines())
     failures = [(k, r.error or "") for k, r in results.items() if r.failed]
     refusal = _refusal(report, len(failures), strict)
     if refusal:
@@ -92,6 +92,7 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     # State last: if we die before this, the next build simply fetches the same bodies again.
     for state in new_states.values():
         store.save(state)
+    store.save_headlines(data.archive)
     return BuildSummary(
         report=report.name, feeds_total=len(report.feeds),
         feeds_ok=len(report.feeds) - len(failures), entries=data.entry_count,

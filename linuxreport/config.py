@@ -152,6 +152,8 @@ class Report:
     entries_kept: Positive = opt(40, "entries remembered per feed")
     stale_after_hours: Hours = opt(6.0, "hours without a successful fetch before a box is stale")
     max_failed_share: Share = opt(0.5, "over this share of feeds failing, keep the old output")
+    refresh_minutes: Positive = opt(5, "minutes between the page's checks for a newer build")
+    archive_days: Positive = opt(365, "days a top headline stays in the archive")
     user_agent: str = opt(DEFAULT_USER_AGENT, "the User-Agent header sent to feeds")
     fetch: FetchLimits = opt(FetchLimits(), "fetch limits (see below)")
     headlines: list[Headline] = opt([], "curated top headlines, shown above the boxes")

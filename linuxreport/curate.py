@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .config import Feed, Report
-from .models import Entry, FeedBox, FeedState, FetchResult, SiteData
+from .models import Entry, FeedBox, FeedState, FetchResult, HeadlineRecord, SiteData
 
 
 def curate(report: Report, results: dict[str, FetchResult],
-           states: dict[str, FeedState | None], now: datetime) -> tuple[SiteData,
-                                                                         dict[str, FeedState]]:
-    """Return what the site shows and the new state of every feed."""
+           states: dict[str, FeedState | None], now: datetime,
+           history: list[HeadlineRecord] | None = None) -> tuple[SiteData,
+                                                                 dict[str, FeedState]]:
+    """Return what the site shows (with the updated headline history in data.archive)
+    and the new state of every feed."""
     new_states = {}
     boxes = []
     seen_stories: set[str] = set()  # the same story from two feeds shows once, in the first
@@ -23,7 +25,26 @@ def curate(report: Report, results: dict[str, FetchResult],
         entries = [e for e in state.entries if story_key(e.link) not in seen_stories]
         seen_stories.update(story_key(e.link) for e in entries)
         boxes.append(_box(report, feed, state, entries, results[feed.key], now))
-    return SiteData(report=report, boxes=boxes, headlines=list(report.headlines)), new_states
+    archive = update_history(history or [], report, now)
+    current = {h.url for h in report.headlines}
+    headlines = sorted((h for h in archive if h.url in current),
+                       key=lambda h: [x.url for x in report.headlines].index(h.url))
+    return SiteData(report=report, boxes=boxes, headlines=headlines, archive=archive), new_states
+
+
+def update_history(history: list[HeadlineRecord], report: Report,
+                   now: datetime) -> list[HeadlineRecord]:
+    """Return the headline history with the report's current headlines added (keeping when
+    each first appeared), older than archive_days dropped, newest first."""
+    by_url = {h.url: h for h in history}
+    for headline in report.headlines:
+        known = by_url.get(headline.url)
+        first_seen = known.first_seen if known else now
+        by_url[headline.url] = HeadlineRecord(headline.title, headline.url, first_seen,
+                                              headline.image)
+    cutoff = now - timedelta(days=report.archive_days)
+    kept = [h for h in by_url.values() if h.first_seen >= cutoff]
+    return sorted(kept, key=lambda h: (h.first_seen, h.url), reverse=True)
 
 
 def update_state(report: Report, feed: Feed, previous: FeedState | None,

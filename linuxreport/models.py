@@ -92,12 +92,23 @@ class FeedBox:
 
 
 @dataclass(frozen=True)
+class HeadlineRecord:
+    """A top headline as the archive remembers it: when it first appeared on the page."""
+
+    title: str
+    url: str
+    first_seen: datetime
+    image: str | None = None
+
+
+@dataclass(frozen=True)
 class SiteData:
     """Everything the renderer needs for one report."""
 
     report: Report
     boxes: list[FeedBox]
-    headlines: list = field(default_factory=list)
+    headlines: list[HeadlineRecord] = field(default_factory=list)  # on the page now
+    archive: list[HeadlineRecord] = field(default_factory=list)  # every one, newest first
 
     @property
     def entry_count(self) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
 from datetime import UTC, datetime
@@ -10,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import jinja2
 
+from . import syndication
 from .assets import AssetManifest
 from .models import FeedState, SiteData
 
@@ -20,7 +23,7 @@ class RenderError(Exception):
 
 def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
                 asset_files: dict[str, bytes]) -> dict[str, bytes]:
-    """Return every page of the report (plus the asset files) keyed by output path."""
+    """Return every file of the report (pages, data files, assets) keyed by output path."""
     env = _environment(templates_dir)
     report = data.report
     logo = manifest.image(report.logo)
@@ -29,27 +32,73 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
         "favicon": manifest.image(report.favicon), "logo": logo,
         "logo_size": _svg_size(asset_files[logo]) if logo and logo.endswith(".svg") else None,
     }
-    pages = {
-        "index.html": ("index.html", {"root": "", "canonical": report.base_url,
+    files = dict(asset_files)
+    for path, (template, context) in _pages(data).items():
+        files[path] = _tidy(_render(env, template, {**common, **context})).encode("utf-8")
+    stories = syndication.front_page_stories(data)
+    files["feed.xml"] = syndication.atom_feed(data, stories)
+    files["headlines.json"] = syndication.json_feed(data, stories)
+    files["sources.opml"] = syndication.opml(data)
+    files["sitemap.xml"] = syndication.sitemap(data)
+    files["robots.txt"] = syndication.robots(data)
+    files["manifest.webmanifest"] = syndication.web_manifest(
+        data, common["favicon"], THEME_COLORS.get(report.theme, "#ffffff"))
+    files["status.json"] = status_json(data)
+    version = content_version(files)
+    files["version.json"] = (json.dumps({"version": version}) + "\n").encode()
+    precache = ["./", manifest.css, manifest.js, manifest.boot] + sorted(manifest.images.values())
+    files["sw.js"] = _render(env, "sw.js", {"version": version, "precache": precache}).encode()
+    return files
+
+
+THEME_COLORS = {"light": "#ffffff", "dark": "#121212", "sepia": "#f4ecd8"}
+# What readers see; the health page and status.json change with every fetch and are left out.
+VERSIONED = ("index.html", "all/index.html", "archive/index.html", "about/index.html",
+             "feed.xml", "headlines.json")
+
+
+def content_version(files: dict[str, bytes]) -> str:
+    """Return a short hash that changes only when what readers see changes."""
+    digest = hashlib.sha256()
+    for path in VERSIONED:
+        digest.update(path.encode() + b"\0" + files[path] + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _pages(data: SiteData) -> dict[str, tuple[str, dict]]:
+    report = data.report
+    base = report.base_url
+    stories = [{"entry": e, "feed": box.feed} for box in data.boxes for e in box.entries]
+    stories.sort(key=lambda s: (s["entry"].date or _EPOCH, s["entry"].id), reverse=True)
+    days = [(day, list(records)) for day, records in
+            itertools.groupby(data.archive, key=lambda h: h.first_seen.astimezone(UTC).date())]
+    return {
+        "index.html": ("index.html", {"root": "", "canonical": base, "page": "index",
                                       "boxes": data.boxes, "headlines": data.headlines}),
-        "404.html": ("404.html", {"root": urlsplit(report.base_url).path,
-                                  "canonical": urljoin(report.base_url, "404.html"),
-                                  "base_url": report.base_url}),
+        "all/index.html": ("all.html", {"root": "../", "canonical": urljoin(base, "all/"),
+                                        "page": "all", "stories": stories}),
+        "archive/index.html": ("archive.html", {"root": "../", "page": "archive",
+                                                "canonical": urljoin(base, "archive/"),
+                                                "days": days}),
+        "about/index.html": ("about.html", {"root": "../", "canonical": urljoin(base, "about/"),
+                                            "page": "about"}),
+        "404.html": ("404.html", {"root": urlsplit(base).path, "page": "404",
+                                  "canonical": urljoin(base, "404.html"), "base_url": base}),
         "health/index.html": ("health.html", {
-            "root": "../", "canonical": urljoin(report.base_url, "health/"),
+            "root": "../", "canonical": urljoin(base, "health/"), "page": "health",
             "boxes": data.boxes, "ok_count": sum(not b.error for b in data.boxes)}),
     }
-    files = dict(asset_files)
-    for path, (template, context) in pages.items():
-        try:
-            text = env.get_template(template).render(**common, **context)
-        except jinja2.TemplateError as exc:
-            where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else template
-            raise RenderError(f"template {where}: {exc}") from exc
-        files[path] = _tidy(text).encode("utf-8")
-    files["robots.txt"] = b"User-agent: *\nDisallow: /health/\n"
-    files["status.json"] = status_json(data)
-    return files
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _render(env: jinja2.Environment, template: str, context: dict) -> str:
+    try:
+        return env.get_template(template).render(**context)
+    except jinja2.TemplateError as exc:
+        where = f"{exc.filename}:{exc.lineno}" if getattr(exc, "lineno", None) else template
+        raise RenderError(f"template {where}: {exc}") from exc
 
 
 def status_json(data: SiteData) -> bytes:
@@ -82,7 +131,8 @@ def _iso_or_none(value: datetime | None) -> str | None:
 def _environment(templates_dir: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
-        autoescape=True, undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(("html",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["iso"] = iso_utc

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import StateError
-from .models import Entry, FeedState
+from .models import Entry, FeedState, HeadlineRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,38 @@ class StateStore:
             atomic_write(self.path(state.key), data.encode() + b"\n")
         except OSError as exc:
             raise StateError(f"{self.path(state.key)}: cannot be written: "
+                             f"{exc.strerror or exc}") from None
+
+    @property
+    def headlines_path(self) -> Path:
+        return self.dir.parent / "headlines.json"
+
+    def load_headlines(self) -> list[HeadlineRecord]:
+        """Return the headline history (every top headline with when it first appeared)."""
+        path = self.headlines_path
+        try:
+            raw = json.loads(path.read_bytes())
+            return [HeadlineRecord(title=h["title"], url=h["url"], image=h.get("image"),
+                                   first_seen=datetime.fromisoformat(h["first_seen"]))
+                    for h in raw["headlines"]]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            if path.exists():
+                aside = self._set_aside(path)
+                log.warning("%s: corrupt headline history (%s); moved to %s", path, exc,
+                            aside.name)
+            return []
+
+    def save_headlines(self, history: list[HeadlineRecord]) -> None:
+        records = [{"title": h.title, "url": h.url, "image": h.image,
+                    "first_seen": h.first_seen.isoformat()} for h in history]
+        data = json.dumps({"format": FORMAT_VERSION, "headlines": records}, indent=1,
+                          ensure_ascii=False)
+        try:
+            atomic_write(self.headlines_path, data.encode() + b"\n")
+        except OSError as exc:
+            raise StateError(f"{self.headlines_path}: cannot be written: "
                              f"{exc.strerror or exc}") from None
 
     def _set_aside(self, path: Path) -> Path:
