@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests and tools need (installed only when missing).
-DEBIAN_PACKAGES := awscli nginx chromium fonts-liberation
+DEBIAN_PACKAGES := awscli nginx chromium fonts-liberation default-jre-headless
 PORT ?= 8000
 
-.PHONY: install system-deps demo test lint check clean golden
+.PHONY: install system-deps demo test lint check clean golden lighthouse
 
 install: system-deps $(STAMP)
 
@@ -19,10 +19,11 @@ system-deps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 	    --no-install-recommends $$missing; fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/tools/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test]'
+	cd tests/tools && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: install
@@ -31,6 +32,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+lighthouse: install
+	$(BIN)/linuxreport build demo
+	$(BIN)/python tests/tools/lighthouse.py public/demo --min 0.95
 
 lint: install
 	$(BIN)/ruff check linuxreport tests
