@@ -203,6 +203,9 @@ async def _fetch_and_parse(ctx: _Context, feed: Feed, state: FeedState | None,
             feed.url)
     except ParseError as exc:
         raise FetchFailure(str(exc)) from None
+    except Exception as exc:  # a parser bug must cost one feed, never the whole build
+        log.exception("%s: unexpected error while parsing", feed.key)
+        raise FetchFailure(f"cannot parse: {type(exc).__name__}: {exc}") from None
     return result
 
 

@@ -89,7 +89,10 @@ def _link_base(final_url: str, channel_link: str) -> str:
 
 def _entry(raw, base: str) -> Entry | None:
     raw_link = (raw.get("link") or "").strip()
-    link = safe_http_url(urljoin(base, raw_link)) if raw_link else ""
+    try:
+        link = safe_http_url(urljoin(base, raw_link)) if raw_link else ""
+    except ValueError:  # urljoin rejects some malformed hosts
+        link = ""
     if not link:
         return None
     title = _text_of(raw, "title")
@@ -105,8 +108,8 @@ def _entry(raw, base: str) -> Entry | None:
 def _text_of(raw, key: str) -> str:
     value = raw.get(key) or ""
     detail = raw.get(f"{key}_detail") or {}
-    text = plain_text(value) if "html" in detail.get("type", "text/html") else collapse(value)
-    return honest_text(text)
+    value = honest_text(value)  # before collapsing, so repaired controls are removed too
+    return plain_text(value) if "html" in detail.get("type", "text/html") else collapse(value)
 
 
 def shorten(text: str, limit: int) -> str:

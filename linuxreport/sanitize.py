@@ -12,8 +12,12 @@ _SPACES = re.compile(r"\s+")
 # Block-level tags become spaces, so words from separate lines do not run together.
 _BLOCK_TAGS = re.compile(r"<(?:br|hr|/?p|/?li|/?div|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|"
                          r"/?ul|/?ol|/?pre|/?section|/?article)\b[^>]*>", re.IGNORECASE)
-# Control characters and spaces that browsers ignore inside a URL scheme.
-_URL_JUNK = re.compile(r"[\x00-\x20\x7f]+")
+# C0 and C1 controls (but tab and newline, which are whitespace): never valid in text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Browsers drop tabs and newlines anywhere in a URL, and strip C0 controls and spaces
+# around it.
+_URL_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+_URL_EDGES = "".join(chr(c) for c in range(0x21))
 # UTF-8 read as Latin-1/Windows-1252: 'Ã©' for 'é', 'â€"' for '—'.
 _MOJIBAKE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160"
                        "\u0161\u0178\u017d\u017e\u02c6\u02dc\u20ac\u2122]")
@@ -24,14 +28,17 @@ class GarbledText(ValueError):
 
 
 def plain_text(markup: str) -> str:
-    """Return markup as plain text: tags dropped, entities decoded, whitespace collapsed."""
+    """Return markup as plain text: tags dropped, entities decoded, whitespace collapsed.
+
+    The result is text, not markup: it may contain '<' and must be escaped on output.
+    """
     text = nh3.clean(_BLOCK_TAGS.sub(" ", markup), tags=set())
-    return _SPACES.sub(" ", html.unescape(text)).strip()
+    return collapse(html.unescape(text))
 
 
 def collapse(text: str) -> str:
-    """Return text with runs of whitespace collapsed to one space."""
-    return _SPACES.sub(" ", text).strip()
+    """Return text without control characters, runs of whitespace collapsed to one space."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
 def honest_text(text: str) -> str:
@@ -52,10 +59,14 @@ def honest_text(text: str) -> str:
 
 
 def safe_http_url(url: str) -> str:
-    """Return url if it is an absolute http(s) URL (scheme checked after browser-style
-    cleanup, so obfuscated javascript: links are caught), else ''."""
-    url = html.unescape(url or "").strip()
-    parts = urlsplit(_URL_JUNK.sub("", url))
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    """Return url, cleaned up as a browser would read it, if it is an absolute http(s) URL
+    (so obfuscated javascript: links are caught); else ''."""
+    url = _URL_TAB_NEWLINE.sub("", url or "").strip(_URL_EDGES)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # a malformed host, such as an unclosed '[' IPv6 literal
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not hostname or _CONTROL.search(url):
         return ""
     return url
