@@ -18,7 +18,7 @@ import yaml
 from .errors import ConfigError
 from .schema import Check, Problems, build_dataclass, is_missing, opt, req
 
-THEMES = ("light", "dark", "sepia")
+THEMES = ("light", "dark", "sepia", "terminal", "contrast")
 DEFAULT_USER_AGENT = "linuxreport/0.1 (static news aggregator; +https://linuxreport.net/)"
 
 

@@ -51,7 +51,8 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
     return files
 
 
-THEME_COLORS = {"light": "#ffffff", "dark": "#121212", "sepia": "#f4ecd8"}
+THEME_COLORS = {"light": "#ffffff", "dark": "#121212", "sepia": "#f4ecd8",
+                "terminal": "#000000", "contrast": "#000000"}
 # What readers see; the health page and status.json change with every fetch and are left out.
 VERSIONED = ("index.html", "all/index.html", "archive/index.html", "about/index.html",
              "feed.xml", "headlines.json")

@@ -39,7 +39,7 @@ FORBIDDEN_TAGS = "iframe, frame, frameset, object, embed, applet, form, base, st
                  "meta[http-equiv='refresh' i]"
 URL_ATTRIBUTES = ("href", "src", "action", "formaction", "poster", "srcset", "data",
                   "xlink:href", "background", "cite", "ping", "srcdoc")
-OUR_SCRIPT = re.compile(r"/assets/site-[0-9a-f]{8}\.js")
+OUR_SCRIPT = re.compile(r"/assets/(?:site|boot)-[0-9a-f]{8}\.js")
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")  # 1x1 GIF
 
 REPORT_TITLE = "<script>alert('report-title')</script> Report"
@@ -193,7 +193,8 @@ def inspect(browser, url: str) -> Inspection:
     javascript: link would still run in it) and records where the click was going.
     """
     result = Inspection(url)
-    context = browser.new_context(viewport={"width": 1280, "height": 4000})
+    context = browser.new_context(viewport={"width": 1280, "height": 4000},
+                                  service_workers="block")
     page = context.new_page()
     page.on("dialog", lambda d: (result.dialogs.append(f"{d.type}: {d.message}"), d.dismiss()))
     page.on("console", lambda m: m.type == "error" and result.console_errors.append(
