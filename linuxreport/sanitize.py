@@ -12,8 +12,9 @@ _SPACES = re.compile(r"\s+")
 # Block-level tags become spaces, so words from separate lines do not run together.
 _BLOCK_TAGS = re.compile(r"<(?:br|hr|/?p|/?li|/?div|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|"
                          r"/?ul|/?ol|/?pre|/?section|/?article)\b[^>]*>", re.IGNORECASE)
-# C0 and C1 controls (but tab and newline, which are whitespace): never valid in text.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 and C1 controls (but tab and newline, which are whitespace), surrogates and the
+# non-characters U+FFFE/U+FFFF: never meant as text, and not allowed in XML we write.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # Browsers drop tabs and newlines anywhere in a URL, and strip C0 controls and spaces
 # around it.
 _URL_TAB_NEWLINE = re.compile(r"[\t\n\r]")
