@@ -7,6 +7,7 @@ content does.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,16 @@ class Story:
     source: str
 
 
+# Characters XML 1.0 does not allow, even escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """Return text without the characters XML 1.0 forbids (parse already drops them; this
+    keeps every XML file we write well-formed whatever reaches it)."""
+    return _NOT_XML.sub("", text)
+
+
 def front_page_stories(data: SiteData) -> list[Story]:
     """Return the front page's stories, newest first: top headlines, then the boxes' shown
     entries."""
@@ -51,8 +62,9 @@ def atom_feed(data: SiteData, stories: list[Story]) -> bytes:
     ET.register_namespace("", ATOM_NS)
 
     def sub(parent, tag, text=None, **attrs):
-        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
-        element.text = text
+        element = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}",
+                                {k: xml_text(v) for k, v in attrs.items()})
+        element.text = xml_text(text) if text is not None else None
         return element
 
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
@@ -106,7 +118,7 @@ def opml(data: SiteData) -> bytes:
         attrs = {"type": "rss", "text": feed.title, "title": feed.title, "xmlUrl": feed.url}
         if feed.site:
             attrs["htmlUrl"] = feed.site
-        ET.SubElement(body, "outline", attrs)
+        ET.SubElement(body, "outline", {k: xml_text(v) for k, v in attrs.items()})
     ET.indent(root)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "utf-8") + b"\n"
 
