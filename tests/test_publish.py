@@ -107,15 +107,20 @@ def test_css_change_uploads_asset_before_html_and_keeps_the_old_one(s3_project, 
     now = datetime(2026, 11, 21, 8, tzinfo=UTC)
     _publish_in_process(s3_project, moto_endpoint, now)
     old_css = {k for k in bucket_keys(s3) if k.endswith(".css")}
+    before = built_files(s3_project)
     change_css(s3_project)
     build(s3_project)
     summary, order = _publish_in_process(s3_project, moto_endpoint, now + timedelta(hours=1))
-    new_css = {f"demo/{p}" for p in built_files(s3_project) if p.endswith(".css")}
+    after = built_files(s3_project)
+    new_css = {f"demo/{p}" for p in after if p.endswith(".css")}
     assert new_css.isdisjoint(old_css)
-    # Exactly the changed files: the new stylesheet and the pages that reference it.
-    assert sorted(order) == sorted([p.removeprefix("demo/") for p in new_css]
-                                   + ["404.html", "health/index.html", "index.html"])
-    assert order.index(next(iter(new_css)).removeprefix("demo/")) < order.index("404.html")
+    # Exactly the changed files: the new stylesheet, the pages that reference it, the
+    # service worker that precaches it and version.json.
+    changed = sorted(p for p, data in after.items() if before.get(p) != data)
+    assert sorted(order) == changed
+    assert {"index.html", "sw.js", "version.json"} <= set(changed)
+    css_at = order.index(next(iter(new_css)).removeprefix("demo/"))
+    assert all(css_at < order.index(p) for p in order if p.endswith(".html"))
     assert order[-1] == "index.html"
     keys = bucket_keys(s3)
     assert old_css <= set(keys) and new_css <= set(keys)
@@ -153,13 +158,13 @@ def test_max_deletes_holds_back_every_delete(s3_project, s3):
 
 
 def test_shrink_guard_refuses_then_force_publishes(s3_project, s3):
-    for i in range(8):
+    for i in range(14):
         s3.put_object(Bucket=BUCKET, Key=f"demo/page-{i}.html", Body=b"<p>page</p>")
     before = set(bucket_keys(s3))
     refused = publish(s3_project)
     assert refused.returncode == 1
     assert refused.stderr.strip() == (
-        "Error: demo: the new site has 3 HTML pages, the published one 8; refusing to "
+        "Error: demo: the new site has 6 HTML pages, the published one 14; refusing to "
         "publish (use --force if intended)")
     assert set(bucket_keys(s3)) == before
     forced = publish(s3_project, "--force")
@@ -283,8 +288,10 @@ def test_cloudfront_invalidation_for_changed_pages(s3_project, s3, moto_endpoint
     first = run_cli("publish", "demo", "--json", cwd=s3_project, env=env)
     assert first.returncode == 0, first.stderr
     (summary,) = json.loads(first.stdout)["published"]
-    expected = ["/demo/", "/demo/404.html", "/demo/health/", "/demo/health/index.html",
-                "/demo/index.html"]
+    pages = [p for p in built_files(s3_project) if p.endswith(".html")]
+    expected = sorted({f"/demo/{p}" for p in pages}
+                      | {f"/demo/{p.removesuffix('index.html')}" for p in pages
+                         if p.endswith("index.html")})
     assert summary["invalidated"] == expected
     items = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
     (listed,) = items["Items"]
@@ -306,8 +313,9 @@ def test_default_target_is_a_local_directory_with_the_same_rules(project):
     old_css = next(p for p in files if p.endswith(".css"))
     change_css(project)
     build(project)
+    changed = sum(files.get(p) != data for p, data in built_files(project).items())
     second = run_cli("publish", "demo", cwd=project)
     assert second.returncode == 0
-    assert "4 uploaded" in second.stderr and "1 retained" in second.stderr
+    assert f" {changed} uploaded" in second.stderr and "1 retained" in second.stderr
     assert (published / old_css).is_file()
     assert run_cli("publish", "demo", cwd=project).stderr.count("0 uploaded") == 1

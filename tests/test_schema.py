@@ -36,7 +36,7 @@ def test_all_problems_are_reported_at_once(tmp_path):
         "t.yaml: title: missing; expected text",
         "t.yaml: feeds[0].url: expected an http(s) or file: URL, got 'lwn.net/rss'",
         "t.yaml: entries_shown: expected a whole number of at least 1, got 'eight'",
-        "t.yaml: theme: expected one of light, dark, sepia, got 'purple'",
+        "t.yaml: theme: expected one of light, dark, sepia, terminal, contrast, got 'purple'",
     ])
     assert problems.warnings == []
 
@@ -136,7 +136,7 @@ def test_reference_documents_every_key(cls, indent):
 
 def test_reference_lines_give_type_and_default():
     lines = reference(Report)
-    assert ("theme: one of light, dark, sepia (default: 'light'). "
+    assert ("theme: one of light, dark, sepia, terminal, contrast (default: 'light'). "
             "the theme readers get until they pick one") in lines
     assert ("title: text (required). "
             "the site's title, shown in the header and the browser tab") in lines
