@@ -99,3 +99,20 @@ def test_manifest_records_every_file(demo):
                                            "size": len(data)}
     assert manifest["assets"]["css"] in tree and manifest["assets"]["js"] in tree
 
+
+
+def test_page_weight_and_same_origin_requests(demo):
+    import gzip
+
+    html = (demo / "index.html").read_text()
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert scripts and styles
+    weight = sum(len(gzip.compress((demo / p).read_bytes(), 9)) for p in scripts + styles)
+    assert weight < 20 * 1024  # CSS + JS together, gzipped
+    # Everything the page loads by itself comes from its own origin (links are not loads).
+    loads = re.findall(r'<(?:script|img|source|iframe)\b[^>]*\ssrc="([^"]+)"', html)
+    loads += re.findall(r'<link\b[^>]*\shref="([^"]+)"', html)
+    external = [u for u in loads if re.match(r"(?:https?:)?//", u)
+                and not u.startswith("http://127.0.0.1:8000/")]
+    assert external == []
