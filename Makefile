@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := awscli nginx chromium fonts-liberation default-jre-headless
 PORT ?= 8000
 
-.PHONY: install system-deps demo test lint check clean golden lighthouse
+.PHONY: install system-deps demo test lint check clean golden lighthouse bench
 
 install: system-deps $(STAMP)
 
@@ -36,6 +36,13 @@ test: install
 lighthouse: install
 	$(BIN)/linuxreport build demo
 	$(BIN)/python tests/tools/lighthouse.py public/demo --min 0.95
+
+# Benchmarks (not part of the tests): writes BENCHMARKS.md and bench/charts/.
+BENCH_ARGS ?=
+bench: install
+	$(MAKE) system-deps DEBIAN_PACKAGES="$(DEBIAN_PACKAGES) wrk s3cmd"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check linuxreport tests
