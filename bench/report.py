@@ -312,8 +312,9 @@ def write_report(r: dict, path: Path, chart_dir: Path) -> None:
         f"{r['duration']:.0f} s. Every figure is the median of the runs shown, with the "
         "minimum and maximum in brackets; nothing here is asserted by a test. Everything "
         "ran on this one machine, against servers on 127.0.0.1: a synthetic feed server, "
-        "moto for S3, nginx. Rerun with `make bench` (`make bench BENCH_ARGS=--scale=always` "
-        "also builds 5,000 feeds whatever the time budget).")
+        "moto for S3, nginx. Rerun with `make bench`; the 5,000-feed build rarely fits its "
+        "ten minutes, so `.venv/bin/python bench/run.py --only scale` adds it to the last "
+        "results (or `make bench BENCH_ARGS=--scale=always` runs everything in one go).")
     if c.get("quick"):
         add("")
         add("**Quick run: one run of each scenario; do not quote these numbers.**")
@@ -328,6 +329,14 @@ def write_report(r: dict, path: Path, chart_dir: Path) -> None:
     add(f"| OS | {m['os']}, Linux {m['kernel']}, Python {m['python']} |")
     add(f"| load average at start | {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
         "(1 / 5 / 15 min; above 0 means other work shared the cores) |")
+    cal = r.get("calibration", {})
+    if cal.get("start"):
+        add(f"| CPU speed check | a fixed Python loop took {cal['start']:.2f} s at the start "
+            f"and {cal.get('end', 0):.2f} s at the end (lower is faster; on a shared virtual "
+            "machine this moves with the neighbours, and every figure below with it) |")
+    share = r.get("cpu_share")
+    if share:
+        add(f"| CPU time stolen by the hypervisor during the run | {share['steal']:.1%} |")
     for name, version in m["versions"].items():
         add(f"| {name} | {version} |")
     add("")
@@ -607,8 +616,13 @@ def limits_text(r: dict) -> list[str]:
             wall = field(sc[key], "wall")["median"]
             cpu = field(sc[key], "cpu")["median"]
             fl = floor_s(1000, conc)
+            main_cpu = bd.get(key, {}).get("phases", {}).get("_main_cpu")
             text = (f"**{label}**: {wall:.1f} s, {cpu:.1f} s of CPU; network floor {fl:.1f} s "
                     f"at concurrency {conc}.")
+            if main_cpu:
+                text += (f" The main process alone used {main_cpu:.1f} s of CPU, so the build "
+                         f"is **bound by the main process's CPU**, {wall / fl:.1f}× the "
+                         "network floor.")
             if fl and fl > limit:
                 text += (f" The target of {limit:g} s is below that floor: it needs "
                          f"`fetch.concurrency` of at least {math.ceil(1000 * 0.1 / limit)}.")
@@ -659,6 +673,16 @@ def limits_text(r: dict) -> list[str]:
     serve = r.get("serving", {}).get("c1")
     if serve:
         rps = st([x["rps"] for x in serve])["median"]
-        out.append(f"**Serving**: {rps:,.0f} req/s with one connection is nginx's round trip "
-                   "on loopback with wrk on the other core; no Python is on the request path.")
+        per = st([x["per_cpu_second"] for x in serve])["median"]
+        text = (f"**Serving**: with one connection each request waits for the previous one, so "
+                f"{rps:,.0f} req/s is one loopback round trip every {1e6 / rps:.0f} µs, of which "
+                f"the nginx worker's own CPU is {1e6 / per:.0f} µs ({per:,.0f} requests per "
+                f"CPU-second, {per / FLASK_RPS():.0f}× Flask's 350 per core); the rest is wrk, "
+                "the kernel and waking processes up on a 2-vCPU virtual machine. No Python is on "
+                "the request path; nothing in linuxreport changes this figure.")
+        c8 = r.get("serving", {}).get("c8")
+        if c8:
+            text += (f" With 8 connections the worker keeps busy: "
+                     f"{st([x['rps'] for x in c8])['median']:,.0f} req/s.")
+        out.append(text)
     return out
