@@ -46,7 +46,7 @@ def main() -> None:
         _wrap(build, name)
     store = getattr(state, "StateStore", None)
     if store is not None:
-        for name in ("load", "save", "save_headlines"):
+        for name in ("load_all", "save_all", "save", "save_headlines"):
             _wrap(store, name)
     from linuxreport.cli import main as cli_main
 

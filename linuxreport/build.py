@@ -72,15 +72,14 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     started = time.monotonic()
     now = now or datetime.now(UTC)
     store = StateStore(state_root, report.name)
-    states = {feed.key: store.load(feed.key) for feed in report.feeds}
+    states = store.load_all([feed.key for feed in report.feeds])
     with _parse_executor(len(report.feeds)) as executor:
         results = fetch_all(report, states, executor=executor, on_done=on_feed_done, now=now)
     data, new_states = curate(report, results, states, now, store.load_headlines())
     failures = [(k, r.error or "") for k, r in results.items() if r.failed]
     refusal = _refusal(report, len(failures), strict)
     if refusal:
-        for state in new_states.values():
-            store.save(state)
+        store.save_all(new_states, states)
         raise BuildError(f"{report.name}: {refusal}; the previous output is kept")
     try:
         manifest, asset_files = build_assets(report, paths.assets)
@@ -90,8 +89,7 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     written = write_output(out_root / report.name, files,
                            {"report": report.name, "assets": manifest.to_json()})
     # State last: if we die before this, the next build simply fetches the same bodies again.
-    for state in new_states.values():
-        store.save(state)
+    store.save_all(new_states, states)
     store.save_headlines(data.archive)
     return BuildSummary(
         report=report.name, feeds_total=len(report.feeds),

@@ -22,8 +22,9 @@ def curate(report: Report, results: dict[str, FetchResult],
     for feed in report.feeds:
         state = update_state(report, feed, states.get(feed.key), results[feed.key], now)
         new_states[feed.key] = state
-        entries = [e for e in state.entries if story_key(e.link) not in seen_stories]
-        seen_stories.update(story_key(e.link) for e in entries)
+        keys = [story_key(e.link) for e in state.entries]
+        entries = [e for e, k in zip(state.entries, keys, strict=True) if k not in seen_stories]
+        seen_stories.update(keys)
         boxes.append(_box(report, feed, state, entries, results[feed.key], now))
     archive = update_history(history or [], report, now)
     current = {h.url for h in report.headlines}
@@ -105,8 +106,9 @@ def story_key(link: str) -> str:
     host = (parts.hostname or "").lower().removeprefix("www.")
     if parts.port and parts.port not in (80, 443):
         host += f":{parts.port}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not k.lower().startswith("utm_")])
+    query = parts.query and urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+         if not k.lower().startswith("utm_")])
     return urlunsplit(("", host, parts.path.rstrip("/"), query, ""))
 
 

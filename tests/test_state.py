@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -108,3 +109,47 @@ def test_atomic_write_that_fails_keeps_the_old_file_and_no_temp(tmp_path):
         atomic_write(path, "not bytes")  # fails half way, after the temp file exists
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.json"]
+
+
+def test_save_all_rewrites_only_feeds_whose_entries_changed(tmp_path):
+    store = StateStore(tmp_path, "linux")
+    first = {"lwn": sample_state("lwn"), "hn": sample_state("hn")}
+    store.save_all(first, {})
+    loaded = store.load_all(["lwn", "hn", "new"])
+    assert loaded == {**first, "new": None}
+    inodes = {k: store.path(k).stat().st_ino for k in first}
+    # A build where both answered 304 (only fetch details change) and one where hn's
+    # entries changed.
+    later = T0 + timedelta(minutes=5)
+    second = {k: dataclasses.replace(s, last_success=later, etag='"v2"')
+              for k, s in loaded.items() if s}
+    second["hn"].entries = second["hn"].entries[:1]
+    store.save_all(second, loaded)
+    assert store.path("lwn").stat().st_ino == inodes["lwn"]  # not rewritten
+    assert store.path("hn").stat().st_ino != inodes["hn"]
+    again = StateStore(tmp_path, "linux").load_all(["lwn", "hn"])
+    assert again == second
+    assert again["lwn"].last_success == later and again["lwn"].etag == '"v2"'
+
+
+def test_fetch_details_of_an_old_url_are_ignored(tmp_path):
+    store = StateStore(tmp_path, "linux")
+    state = sample_state()
+    store.save_all({"lwn": state}, {})
+    moved = dataclasses.replace(state, url="https://lwn.example/other", etag=None)
+    store.save(moved)  # the entries file says another URL than fetch.json
+    assert store.load_all(["lwn"])["lwn"] == moved
+
+
+def test_corrupt_fetch_state_is_set_aside_and_entries_kept(tmp_path, caplog):
+    store = StateStore(tmp_path, "linux")
+    store.save_all({"lwn": sample_state()}, {})
+    newer = dataclasses.replace(sample_state(), etag='"newer"')
+    store.save_all({"lwn": newer}, {"lwn": sample_state()})
+    store.fetch_path.write_bytes(b'{"format": 1, "feeds": {"lwn": ')
+    with caplog.at_level(logging.WARNING):
+        loaded = store.load_all(["lwn"])
+    # The entries file's own (older) fetch details are used: at worst one extra download.
+    assert loaded["lwn"] == sample_state()
+    assert "corrupt fetch state" in caplog.text
+    assert (store.dir.parent / "fetch.json.corrupt-1").is_file()
