@@ -55,7 +55,7 @@ class FetchLimits:
     connect_timeout: Seconds = opt(10.0, "seconds to wait for a connection (TCP and TLS)")
     read_timeout: Seconds = opt(20.0, "seconds to wait for the next chunk of a response")
     deadline: Seconds = opt(45.0, "overall seconds for one feed, retries included")
-    concurrency: Positive = opt(32, "feeds fetched at the same time")
+    concurrency: Positive = opt(128, "feeds fetched at the same time")
     per_host: Positive = opt(4, "feeds fetched at the same time from one host")
     max_bytes: Positive = opt(5_000_000, "largest body accepted, counted after decompression")
     retries: Annotated[int, Check("a whole number of at least 0", lambda v: v >= 0)] = opt(

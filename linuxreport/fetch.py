@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
@@ -67,6 +68,48 @@ class _Response:
     permanent_redirect: str | None = None
 
 
+class HostPools(httpx.AsyncBaseTransport):
+    """A connection pool per host (scheme, host, port), sharing one TLS context.
+
+    One pool for every host costs CPU that grows with the number of connections: the pool
+    looks at each of them for every request. Each pool here holds at most per_host
+    connections, and a host's pool is closed as soon as its last feed is done, so the
+    number of open sockets stays near the concurrency limit however many hosts there are.
+    Proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as with httpx.
+    """
+
+    def __init__(self, per_host: int):
+        self._ssl = httpx.create_ssl_context()
+        self._limits = httpx.Limits(max_connections=per_host,
+                                    max_keepalive_connections=per_host)
+        self._proxies = getproxies()
+        self._pools: dict[tuple[bytes, str, int | None], httpx.AsyncHTTPTransport] = {}
+
+    def _pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        key = (url.raw_scheme, url.host, url.port)
+        pool = self._pools.get(key)
+        if pool is None:
+            proxy = self._proxies.get(url.scheme)
+            if proxy and proxy_bypass(url.host):
+                proxy = None
+            pool = self._pools[key] = httpx.AsyncHTTPTransport(
+                verify=self._ssl, limits=self._limits, proxy=proxy)
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._pool(request.url).handle_async_request(request)
+
+    async def close_host(self, host: str) -> None:
+        """Close the pools of host (every scheme and port)."""
+        for key in [k for k in self._pools if k[1] == host]:
+            await self._pools.pop(key).aclose()
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
 @dataclass
 class _Context:
     report: Report
@@ -76,6 +119,8 @@ class _Context:
     on_done: Callable[[FetchResult], None] | None
     overall: asyncio.Semaphore
     per_host: dict[str, asyncio.Semaphore]
+    pools: HostPools | None = None
+    remaining: dict[str, int] = field(default_factory=dict)  # feeds left to fetch, by host
 
 
 def fetch_all(report: Report, states: dict[str, FeedState | None], *,
@@ -118,15 +163,17 @@ def _held_back(feed: Feed, state: FeedState | None, now: datetime) -> FetchResul
 async def _fetch_all(report, feeds, states, executor, parse, on_done, transport, now):
     limits = report.fetch
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
-    pool = httpx.Limits(max_connections=limits.concurrency,
-                        max_keepalive_connections=limits.concurrency)
+    pools = HostPools(limits.per_host) if transport is None else None
     async with httpx.AsyncClient(
-        timeout=timeout, limits=pool, follow_redirects=True, transport=transport,
+        timeout=timeout, follow_redirects=True, transport=transport or pools,
         max_redirects=limits.max_redirects, headers={"User-Agent": report.user_agent},
     ) as client:
         per_host = defaultdict(lambda: asyncio.Semaphore(limits.per_host))
         ctx = _Context(report, client, executor, parse, on_done,
-                       asyncio.Semaphore(limits.concurrency), per_host)
+                       asyncio.Semaphore(limits.concurrency), per_host, pools)
+        for feed in feeds:
+            host = _host(feed.url)
+            ctx.remaining[host] = ctx.remaining.get(host, 0) + 1
         results = await asyncio.gather(
             *(_fetch_one(ctx, feed, states.get(feed.key), now) for feed in feeds))
     return {feed.key: result for feed, result in zip(feeds, results, strict=True)}
@@ -134,7 +181,7 @@ async def _fetch_all(report, feeds, states, executor, parse, on_done, transport,
 
 async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None,
                      now: datetime) -> FetchResult:
-    host = urlsplit(feed.url).hostname or ""
+    host = _host(feed.url)
     deadline = feed.deadline or ctx.report.fetch.deadline
     async with ctx.overall, ctx.per_host[host]:
         started = time.monotonic()
@@ -153,10 +200,20 @@ async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None,
             result = FetchResult(feed, "failed", error=str(exc))
         result.attempts = max(attempts[0], 1)
         result.elapsed = time.monotonic() - started
+        ctx.remaining[host] -= 1
+        if not ctx.remaining[host] and ctx.pools:
+            await ctx.pools.close_host(host)
     _log_result(result)
     if ctx.on_done:
         ctx.on_done(result)
     return result
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 def _log_result(result: FetchResult) -> None:
