@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,15 +14,14 @@ from .config import Report
 from .curate import curate
 from .errors import BuildError
 from .fetch import fetch_all
+from .fetchpool import FetchWorkers, worker_count
 from .models import FetchResult
-from .output import write_output
-from .render import RenderError, render_site
+from .output import previous_files, write_output
+from .render import REUSABLE, RenderError, reader_fingerprint, render_site
 from .state import StateStore
 
 log = logging.getLogger(__name__)
 
-# Below this many feeds a process pool costs more to start than it saves.
-PROCESS_POOL_MIN_FEEDS = 24
 SITE_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -72,22 +69,36 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     started = time.monotonic()
     now = now or datetime.now(UTC)
     store = StateStore(state_root, report.name)
-    states = store.load_all([feed.key for feed in report.feeds])
-    with _parse_executor(len(report.feeds)) as executor:
-        results = fetch_all(report, states, executor=executor, on_done=on_feed_done, now=now)
+    keys = [feed.key for feed in report.feeds]
+    workers = worker_count(len(report.feeds))
+    if not workers:
+        states = store.load_all(keys)
+        results = fetch_all(report, states, on_done=on_feed_done, now=now)
+    else:
+        # The workers need only the validators; the entries load while they fetch.
+        details = store.load_fetch_details(keys)
+        states = store.load_all(keys) if details is None else None
+        with FetchWorkers(report, details or states, workers, now, on_feed_done) as pool:
+            if states is None:
+                states = store.load_all(keys)
+            results = pool.results()
     data, new_states = curate(report, results, states, now, store.load_headlines())
     failures = [(k, r.error or "") for k, r in results.items() if r.failed]
     refusal = _refusal(report, len(failures), strict)
     if refusal:
         store.save_all(new_states, states)
         raise BuildError(f"{report.name}: {refusal}; the previous output is kept")
+    target = out_root / report.name
     try:
         manifest, asset_files = build_assets(report, paths.assets)
-        files = render_site(data, manifest, paths.templates, asset_files)
+        # What readers see is rendered again only when what it is made from changed.
+        inputs = reader_fingerprint(data, manifest, paths.templates)
+        files = render_site(data, manifest, paths.templates, asset_files,
+                            reuse=previous_files(target, REUSABLE, inputs))
     except (RenderError, OSError) as exc:
         raise BuildError(f"{report.name}: cannot render: {exc}") from exc
-    written = write_output(out_root / report.name, files,
-                           {"report": report.name, "assets": manifest.to_json()})
+    written = write_output(target, files, {"report": report.name, "assets": manifest.to_json(),
+                                           "inputs": inputs})
     # State last: if we die before this, the next build simply fetches the same bodies again.
     store.save_all(new_states, states)
     store.save_headlines(data.archive)
@@ -112,23 +123,3 @@ def _refusal(report: Report, failed: int, strict: bool) -> str | None:
         return (f"{failed} of {total} feeds failed, over max_failed_share "
                 f"{report.max_failed_share:g}")
     return None
-
-
-class _NoExecutor:
-    """Stands in for an executor: run_in_executor(None, ...) uses the loop's thread pool."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-def _parse_executor(feed_count: int) -> Executor | _NoExecutor:
-    if feed_count < PROCESS_POOL_MIN_FEEDS:
-        return _NoExecutor()
-    pool = ProcessPoolExecutor(max_workers=min(os.cpu_count() or 2, 8))
-    # With fork, the first task starts every worker: do it now, before the event loop and
-    # its threads exist, so no child inherits a lock held by another thread.
-    pool.submit(int).result()
-    return pool

@@ -120,6 +120,7 @@ class _Context:
     overall: asyncio.Semaphore
     per_host: dict[str, asyncio.Semaphore]
     pools: HostPools | None = None
+    log_results: bool = True
     remaining: dict[str, int] = field(default_factory=dict)  # feeds left to fetch, by host
 
 
@@ -127,25 +128,30 @@ def fetch_all(report: Report, states: dict[str, FeedState | None], *,
               executor: Executor | None = None, parse: Callable = parse_feed,
               on_done: Callable[[FetchResult], None] | None = None,
               transport: httpx.AsyncBaseTransport | None = None,
-              now: datetime | None = None) -> dict[str, FetchResult]:
-    """Return a FetchResult per feed key; never raises for a single feed's failure.
+              now: datetime | None = None, feeds: list[Feed] | None = None,
+              log_results: bool = True) -> dict[str, FetchResult]:
+    """Return a FetchResult per feed key (of feeds, by default all the report's); never
+    raises for a single feed's failure.
 
-    Feeds that said 410 Gone, or whose Retry-After has not passed, are not asked.
+    Feeds that said 410 Gone, or whose Retry-After has not passed, are not asked. Each
+    result is logged (log_result) unless log_results is False.
     """
     now = now or datetime.now(UTC)
+    feeds = report.feeds if feeds is None else feeds
     results = {}
     to_fetch = []
-    for feed in report.feeds:
+    for feed in feeds:
         held = _held_back(feed, states.get(feed.key), now)
         if held:
             results[feed.key] = held
-            _log_result(held)
+            if log_results:
+                log_result(held)
         else:
             to_fetch.append(feed)
     fetched = asyncio.run(_fetch_all(report, to_fetch, states, executor, parse, on_done,
-                                     transport, now))
+                                     transport, now, log_results))
     results.update(fetched)
-    return {feed.key: results[feed.key] for feed in report.feeds}
+    return {feed.key: results[feed.key] for feed in feeds}
 
 
 def _held_back(feed: Feed, state: FeedState | None, now: datetime) -> FetchResult | None:
@@ -160,7 +166,8 @@ def _held_back(feed: Feed, state: FeedState | None, now: datetime) -> FetchResul
     return None
 
 
-async def _fetch_all(report, feeds, states, executor, parse, on_done, transport, now):
+async def _fetch_all(report, feeds, states, executor, parse, on_done, transport, now,
+                     log_results):
     limits = report.fetch
     timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
     pools = HostPools(limits.per_host) if transport is None else None
@@ -170,9 +177,9 @@ async def _fetch_all(report, feeds, states, executor, parse, on_done, transport,
     ) as client:
         per_host = defaultdict(lambda: asyncio.Semaphore(limits.per_host))
         ctx = _Context(report, client, executor, parse, on_done,
-                       asyncio.Semaphore(limits.concurrency), per_host, pools)
+                       asyncio.Semaphore(limits.concurrency), per_host, pools, log_results)
         for feed in feeds:
-            host = _host(feed.url)
+            host = host_of(feed.url)
             ctx.remaining[host] = ctx.remaining.get(host, 0) + 1
         results = await asyncio.gather(
             *(_fetch_one(ctx, feed, states.get(feed.key), now) for feed in feeds))
@@ -181,7 +188,7 @@ async def _fetch_all(report, feeds, states, executor, parse, on_done, transport,
 
 async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None,
                      now: datetime) -> FetchResult:
-    host = _host(feed.url)
+    host = host_of(feed.url)
     deadline = feed.deadline or ctx.report.fetch.deadline
     async with ctx.overall, ctx.per_host[host]:
         started = time.monotonic()
@@ -203,20 +210,23 @@ async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None,
         ctx.remaining[host] -= 1
         if not ctx.remaining[host] and ctx.pools:
             await ctx.pools.close_host(host)
-    _log_result(result)
+    if ctx.log_results:
+        log_result(result)
     if ctx.on_done:
         ctx.on_done(result)
     return result
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
+    """Return the host of url, lower case ('' when it has none or is malformed)."""
     try:
         return urlsplit(url).hostname or ""
     except ValueError:
         return ""
 
 
-def _log_result(result: FetchResult) -> None:
+def log_result(result: FetchResult) -> None:
+    """Log what fetching a feed gave: a warning for failures, a debug line otherwise."""
     name, url = result.feed.key, result.feed.url
     if result.gone:
         log.warning("%s is gone (HTTP 410, %s): remove it from the config or change its url; "

@@ -44,6 +44,25 @@ def read_manifest(target: Path) -> dict:
         return {}
 
 
+def previous_files(target: Path, paths: tuple[str, ...], inputs: str) -> dict[str, bytes] | None:
+    """Return paths as the last build wrote them, if its manifest records the same inputs
+    fingerprint and every file is still there with the MD5 the manifest says; else None."""
+    manifest = read_manifest(target)
+    if not inputs or manifest.get("inputs") != inputs:
+        return None
+    records = manifest.get("files", {})
+    files = {}
+    for path in paths:
+        try:
+            data = (target / path).read_bytes()
+        except OSError:
+            return None
+        if records.get(path, {}).get("md5") != hashlib.md5(data).hexdigest():
+            return None
+        files[path] = data
+    return files
+
+
 def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSummary:
     """Replace target with exactly these files plus a manifest of their MD5s and sizes."""
     recover(target)

@@ -18,6 +18,13 @@ def feed_progress(report: Report, enabled: bool) -> Iterator[Callable[[FetchResu
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, transient=True) as progress:
+    # Refreshed from the main thread as results come in, not by a thread of its own: the
+    # fetch workers are forked, and a fork must not happen while another thread holds a lock.
+    with Progress(*columns, transient=True, auto_refresh=False) as progress:
         task = progress.add_task(f"Fetching {report.name}", total=len(report.feeds))
-        yield lambda _result: progress.advance(task)
+
+        def advance(_result: FetchResult) -> None:
+            progress.advance(task)
+            progress.refresh()
+
+        yield advance

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import pickle
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,8 +23,13 @@ class RenderError(Exception):
 
 
 def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
-                asset_files: dict[str, bytes]) -> dict[str, bytes]:
-    """Return every file of the report (pages, data files, assets) keyed by output path."""
+                asset_files: dict[str, bytes],
+                reuse: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Return every file of the report (pages, data files, assets) keyed by output path.
+
+    reuse: the REUSABLE files of a previous build whose reader_fingerprint was the same
+    as this one's; they are taken as they are instead of being rendered again.
+    """
     env = _environment(templates_dir)
     report = data.report
     logo = manifest.image(report.logo)
@@ -33,6 +39,22 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
         "logo_size": _svg_size(asset_files[logo]) if logo and logo.endswith(".svg") else None,
     }
     files = dict(asset_files)
+    if reuse is not None and set(reuse) == set(REUSABLE):
+        files.update(reuse)
+    else:
+        files.update(_reader_files(env, data, common))
+    template, context = _health_page(data)
+    files["health/index.html"] = _tidy(_render(env, template, {**common, **context})).encode()
+    files["status.json"] = status_json(data)
+    version = content_version(files)
+    files["version.json"] = (json.dumps({"version": version}) + "\n").encode()
+    precache = ["./", manifest.css, manifest.js, manifest.boot] + sorted(manifest.images.values())
+    files["sw.js"] = _render(env, "sw.js", {"version": version, "precache": precache}).encode()
+    return files
+
+
+def _reader_files(env: jinja2.Environment, data: SiteData, common: dict) -> dict[str, bytes]:
+    files = {}
     for path, (template, context) in _pages(data).items():
         files[path] = _tidy(_render(env, template, {**common, **context})).encode("utf-8")
     stories = syndication.front_page_stories(data)
@@ -42,13 +64,34 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
     files["sitemap.xml"] = syndication.sitemap(data)
     files["robots.txt"] = syndication.robots(data)
     files["manifest.webmanifest"] = syndication.web_manifest(
-        data, common["favicon"], THEME_COLORS.get(report.theme, "#ffffff"))
-    files["status.json"] = status_json(data)
-    version = content_version(files)
-    files["version.json"] = (json.dumps({"version": version}) + "\n").encode()
-    precache = ["./", manifest.css, manifest.js, manifest.boot] + sorted(manifest.images.values())
-    files["sw.js"] = _render(env, "sw.js", {"version": version, "precache": precache}).encode()
+        data, common["favicon"], THEME_COLORS.get(data.report.theme, "#ffffff"))
     return files
+
+
+# Files that depend only on what reader_fingerprint covers: the same fingerprint, the same
+# bytes. The health page and status.json show every fetch and are rendered every time;
+# version.json and sw.js are computed from the others.
+REUSABLE = ("index.html", "all/index.html", "archive/index.html", "about/index.html",
+            "404.html", "feed.xml", "headlines.json", "sources.opml", "sitemap.xml",
+            "robots.txt", "manifest.webmanifest")
+_CODE_DIR = Path(__file__).resolve().parent
+
+
+def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: Path) -> str:
+    """Return a hash of everything the REUSABLE files are made from: the report's config,
+    what each box shows, the headlines and their archive, the asset names, the templates
+    and this package's code."""
+    digest = hashlib.sha256()
+    for folder in (templates_dir, _CODE_DIR):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                           and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    boxes = [(box.feed.key, box.shown, box.last_change, box.stale, box.error, box.entries)
+             for box in data.boxes]
+    shown = (data.report, boxes, data.headlines, data.archive,
+             json.dumps(manifest.to_json(), sort_keys=True))
+    digest.update(pickle.dumps(shown, protocol=5))
+    return digest.hexdigest()
 
 
 THEME_COLORS = {"light": "#ffffff", "dark": "#121212", "sepia": "#f4ecd8",
@@ -85,10 +128,13 @@ def _pages(data: SiteData) -> dict[str, tuple[str, dict]]:
                                             "page": "about"}),
         "404.html": ("404.html", {"root": urlsplit(base).path, "page": "404",
                                   "canonical": urljoin(base, "404.html"), "base_url": base}),
-        "health/index.html": ("health.html", {
-            "root": "../", "canonical": urljoin(base, "health/"), "page": "health",
-            "boxes": data.boxes, "ok_count": sum(not b.error for b in data.boxes)}),
     }
+
+
+def _health_page(data: SiteData) -> tuple[str, dict]:
+    return ("health.html", {
+        "root": "../", "canonical": urljoin(data.report.base_url, "health/"), "page": "health",
+        "boxes": data.boxes, "ok_count": sum(not b.error for b in data.boxes)})
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -93,6 +93,24 @@ class StateStore:
             states[key] = state
         return states
 
+    def load_fetch_details(self, keys: list[str]) -> dict[str, FeedState | None] | None:
+        """Return each feed's fetch details from fetch.json alone, without its entries (all
+        a fetch needs), or None when there is no readable fetch.json."""
+        if not self.fetch_path.exists():
+            return None
+        fetch = self._load_fetch()
+        if not fetch:
+            return None
+        details: dict[str, FeedState | None] = {}
+        for key in keys:
+            record = fetch.get(key)
+            try:
+                details[key] = _overlay(FeedState(key=key, url=record["url"]), record) \
+                    if isinstance(record, dict) and isinstance(record.get("url"), str) else None
+            except (ValueError, TypeError):
+                details[key] = None
+        return details
+
     def save_all(self, states: dict[str, FeedState],
                  previous: dict[str, FeedState | None]) -> None:
         """Save every feed's state: the entries files that changed since previous, then the

@@ -109,10 +109,10 @@ def test_permanent_redirect_tells_the_admin(feed_server, write_config, tmp_path)
             in result.stderr)
 
 
-def test_many_feeds_are_parsed_in_a_process_pool(write_config, tmp_path):
-    from linuxreport.build import PROCESS_POOL_MIN_FEEDS
+def test_many_feeds_are_fetched_in_worker_processes(write_config, tmp_path):
+    from linuxreport.fetchpool import MIN_FEEDS
 
-    count = PROCESS_POOL_MIN_FEEDS + 6
+    count = MIN_FEEDS + 6
     (tmp_path / "config" / "feeds").mkdir(parents=True)
     for i in range(count):
         (tmp_path / "config" / "feeds" / f"f{i}.xml").write_bytes(_feed(f"src{i}"))
