@@ -76,7 +76,8 @@ def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSum
     for path, data in sorted(files.items()):
         dest = staged / path
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if previous.get(path) == records[path] and _link(target / path, dest):
+        if previous.get(path) == records[path] and _holds(target / path, records[path]) \
+                and _link(target / path, dest):
             unchanged += 1
         else:
             dest.write_bytes(data)
@@ -89,6 +90,16 @@ def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSum
     _swap(target, staged)
     removed = len(set(previous) - set(files))
     return WriteSummary(written=len(files) - unchanged, unchanged=unchanged, removed=removed)
+
+
+def _holds(path: Path, record: dict) -> bool:
+    """True when the file on disk still has the size and MD5 of its manifest record (it
+    may have been edited by hand since)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    return len(data) == record["size"] and hashlib.md5(data).hexdigest() == record["md5"]
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import json
 import pickle
@@ -90,7 +91,13 @@ def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: P
              for box in data.boxes]
     shown = (data.report, boxes, data.headlines, data.archive,
              json.dumps(manifest.to_json(), sort_keys=True))
-    digest.update(pickle.dumps(shown, protocol=5))
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    # Without the memo, equal values give equal bytes whether or not they are one object
+    # (entries parsed just now share objects that entries loaded from state do not).
+    pickler.fast = True
+    pickler.dump(shown)
+    digest.update(buffer.getbuffer())
     return digest.hexdigest()
 
 
