@@ -10,6 +10,7 @@ import pickle
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 import jinja2
@@ -119,8 +120,7 @@ def content_version(files: dict[str, bytes]) -> str:
 def _pages(data: SiteData) -> dict[str, tuple[str, dict]]:
     report = data.report
     base = report.base_url
-    stories = [{"entry": e, "feed": box.feed} for box in data.boxes for e in box.entries]
-    stories.sort(key=lambda s: (s["entry"].date or _EPOCH, s["entry"].id), reverse=True)
+    stories = _all_stories(data)
     days = [(day, list(records)) for day, records in
             itertools.groupby(data.archive, key=lambda h: h.first_seen.astimezone(UTC).date())]
     return {
@@ -136,6 +136,25 @@ def _pages(data: SiteData) -> dict[str, tuple[str, dict]]:
         "404.html": ("404.html", {"root": urlsplit(base).path, "page": "404",
                                   "canonical": urljoin(base, "404.html"), "base_url": base}),
     }
+
+
+class _Story(NamedTuple):
+    """A line of the all-stories page, with its time formatted once."""
+
+    link: str
+    title: str
+    summary: str
+    source: str
+    iso: str | None
+    human: str | None
+
+
+def _all_stories(data: SiteData) -> list[_Story]:
+    dated = [(e.date, e, box.feed.title) for box in data.boxes for e in box.entries]
+    dated.sort(key=lambda d: (d[0] or _EPOCH, d[1].id), reverse=True)
+    return [_Story(e.link, e.title, e.summary, source,
+                   iso_utc(date) if date else None, human_utc(date) if date else None)
+            for date, e, source in dated]
 
 
 def _health_page(data: SiteData) -> tuple[str, dict]:
