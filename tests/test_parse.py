@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import ROOT
 
+from linuxreport.fastparse import Unsupported, read_simple_feed
 from linuxreport.parse import ParseError, parse_feed, safe_http_url, shorten
 
 URL = "https://news.example.org/feed.xml"
@@ -273,3 +277,113 @@ def test_body_naming_a_local_path_is_never_opened(tmp_path):
     for body in (b"/etc/passwd", str(feed_file).encode(), feed_file.as_uri().encode()):
         with pytest.raises(ParseError):
             parse_feed(body, {}, URL)
+
+
+# --- the fast path: the same entries as feedparser, or feedparser decides ------------
+
+def _both_ways(body: bytes, headers: dict[str, str], final_url: str):
+    """parse_feed's result (entries or ParseError message) on the fast path and forced
+    through feedparser."""
+    results = []
+    for fast in (True, False):
+        try:
+            results.append(parse_feed(body, headers, final_url, fast=fast))
+        except ParseError as exc:
+            results.append(f"ParseError: {exc}")
+    return results
+
+
+def _fixture_feeds() -> list[tuple[str, bytes, dict[str, str], str]]:
+    from feedserver import rss as server_rss
+    spec = importlib.util.spec_from_file_location("bench_feeds", ROOT / "bench" / "feeds.py")
+    synthetic = importlib.util.module_from_spec(spec)  # the benchmark's feed generator
+    spec.loader.exec_module(synthetic)
+    samples = [(path.name, path.read_bytes(), {}, path.as_uri()) for path in sorted(
+        [*(ROOT / "config" / "demo-feeds").glob("*.xml"),
+         *(ROOT / "tests" / "fixtures").rglob("*.xml")])]
+    for n in range(5):
+        kind = "atom" if synthetic.is_atom(n) else "rss"
+        samples.append((f"bench-{kind}-{n}", synthetic.render(n, 1)[0],
+                        {"content-type": f"application/{kind}+xml; charset=utf-8"},
+                        f"http://127.0.2.1:8080/feed/{n}.xml"))
+    samples.append(("feedserver", server_rss("t", [("A &amp; B", "/rel/1", "Tue, 10 Nov 2026 "
+                                                    "10:00:00 GMT")]), RSS_HEADERS, URL))
+    for body, extra in [(rss(item("x", "item/2")), "relative"),
+                        (rss(item("Caf\u00e9 \u2014 na\u00efve")), "utf-8")]:
+        samples += [(f"{extra}-http", body, RSS_HEADERS, URL),
+                    (f"{extra}-file", body, {}, "file:///srv/feeds/local.xml")]
+    return samples
+
+
+FIXTURES = _fixture_feeds()
+
+
+@pytest.mark.parametrize("name, body, headers, final_url", FIXTURES,
+                         ids=[sample[0] for sample in FIXTURES])
+def test_fast_path_gives_the_same_entries_as_feedparser(name, body, headers, final_url):
+    fast, slow = _both_ways(body, headers, final_url)
+    assert fast == slow
+    assert slow and not isinstance(slow, str), "every fixture has usable entries"
+
+
+def test_fast_path_reads_the_benchmark_and_demo_feeds_itself():
+    """Most fixtures must not need feedparser, or the comparison above proves little."""
+    fast_read = [name for name, body, headers, url in FIXTURES if _fast_reason(
+        body, headers, url) is None]
+    assert {f"bench-{kind}-{n}" for n, kind in enumerate("rss rss rss atom atom".split())} \
+        <= set(fast_read)
+    assert {"hn.xml", "lwn.xml", "reddit-linux.xml", "slashdot.xml", "linuxtoday.xml",
+            "relative-file", "utf-8-http"} <= set(fast_read)
+
+
+def _fast_reason(body: bytes, headers: dict[str, str], final_url: str) -> str | None:
+    base = final_url if final_url.startswith(("http:", "https:")) else ""
+    try:
+        read_simple_feed(body, headers.get("content-type", ""), base)
+    except Unsupported as exc:
+        return str(exc)
+    return None
+
+
+ATOM_ENTRY = ("<entry><title>T</title><link href='https://ex.example/1'/><id>urn:1</id>"
+              "{extra}</entry>")
+
+
+def atom(extra: str = "", entry: str = "", feed_attrs: str = "") -> bytes:
+    return (f"<feed xmlns='http://www.w3.org/2005/Atom'{feed_attrs}><title>F</title>"
+            f"{entry or ATOM_ENTRY.format(extra=extra)}</feed>").encode()
+
+
+@pytest.mark.parametrize("body, headers, reason", [
+    (rss(item()).replace(b"</channel>", b"<item><title>x</ti</channel>"), RSS_HEADERS,
+     "not well-formed"),
+    (b"<html><body><p>Feed</p></body></html>", {}, "root element html"),
+    (b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "x.dtd">' + rss(item())[39:], {},
+     "has a DOCTYPE"),
+    (rss(item()), {"content-type": "application/rss+xml; charset=iso-8859-1"},
+     "Content-Type says iso-8859-1, the XML declaration utf-8"),
+    (rss(item("caf\u00e9")).replace(b"utf-8", b"iso-8859-1"), {}, "encoding iso-8859-1"),
+    (rss(item("caf\u00e9")), {"content-type": "text/xml"}, "encoding us-ascii"),
+    (rss(item()).replace(b"Story", b"\xff"), RSS_HEADERS, "not valid UTF-8"),
+    ("\ufeff".encode("utf-16-le") + rss(item()).decode().encode("utf-16-le"), {},
+     "does not start with '<'"),
+    (atom(feed_attrs=" xml:base='https://other.example/'"), ATOM_HEADERS, "xml:base"),
+    (rss(item(extra="<pubDate>2 days ago</pubDate>")), RSS_HEADERS, "date '2 days ago'"),
+    (atom("<summary type='xhtml'><div xmlns='http://www.w3.org/1999/xhtml'>x</div>"
+          "</summary>"), ATOM_HEADERS, "bound twice|markup inside"),
+    (atom("<content type='image/png'>aGVsbG8=</content>"), ATOM_HEADERS,
+     "content of type 'image/png'"),
+    (rss(item(extra="<description>a</description><description>b</description>")),
+     RSS_HEADERS, "a second <description>"),
+    (rss(item(extra="<source url='https://s.example/'>S</source>")), RSS_HEADERS,
+     "<source> in an entry"),
+    (rss(item("&lt;b&gt;bold&lt;/b&gt;")), RSS_HEADERS, "may guess is HTML"),
+    (rss(item()).replace(b"<channel>", b"<channel><item><title>i</title></item>", 1)
+     .replace(b"<channel>", b"<foo>", 1).replace(b"<title>Example", b"</foo><channel>"
+                                                 b"<title>Example", 1), RSS_HEADERS,
+     "where it is not expected"),
+])
+def test_unusual_documents_fall_back_to_feedparser(body, headers, reason):
+    assert re.search(reason, _fast_reason(body, headers, URL) or "")
+    fast, slow = _both_ways(body, headers, URL)
+    assert fast == slow
