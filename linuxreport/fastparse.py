@@ -158,7 +158,8 @@ def _codec(name: str) -> str:
 
 def join_url(base: str, uri: str) -> str:
     """Return uri resolved against base as feedparser does ('' when urllib rejects it)."""
-    uri = _SLASHES_AFTER_SCHEME.sub(r"\1", uri)
+    if (match := _SLASHES_AFTER_SCHEME.match(uri)) and match.end() > len(match.group(1)):
+        uri = match.group(1) + uri[match.end():]
     try:
         return urllib.parse.urljoin(base, uri)
     except ValueError:

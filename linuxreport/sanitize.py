@@ -39,6 +39,8 @@ def plain_text(markup: str) -> str:
 
 def collapse(text: str) -> str:
     """Return text without control characters, runs of whitespace collapsed to one space."""
+    if text.isascii() and text.isprintable():  # the common case: only spaces to collapse
+        return " ".join(text.split())
     return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
