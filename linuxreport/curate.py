@@ -87,10 +87,10 @@ def merge_entries(kept: list[Entry], fresh: list[Entry], now: datetime, cap: int
     by_id = {e.id: e for e in kept}
     for entry in fresh:
         seen = first_seen.get(entry.id) or now
-        by_id[entry.id] = dataclasses.replace(
-            entry, first_seen=seen,
+        by_id[entry.id] = Entry(  # not dataclasses.replace: five times slower per entry
+            id=entry.id, title=entry.title, link=entry.link,
             published=_clamp(entry.published, seen, now),
-            updated=_clamp(entry.updated, seen, now))
+            updated=_clamp(entry.updated, seen, now), summary=entry.summary, first_seen=seen)
     ordered = sorted(by_id.values(), key=lambda e: (e.date or now, e.id), reverse=True)
     return ordered[:cap]
 
