@@ -19,10 +19,15 @@ import time
 import linuxreport.build as build
 import linuxreport.state as state
 
+try:
+    import linuxreport.fetchpool as fetchpool
+except ImportError:  # an older linuxreport
+    fetchpool = None
+
 TIMES: dict[str, list[float]] = {}
 
 
-def _wrap(owner, name: str) -> None:
+def _wrap(owner, name: str, label: str | None = None) -> None:
     func = getattr(owner, name, None)
     if func is None:
         return
@@ -33,7 +38,7 @@ def _wrap(owner, name: str) -> None:
         try:
             return func(*args, **kwargs)
         finally:
-            entry = TIMES.setdefault(name, [0.0, 0.0, 0])
+            entry = TIMES.setdefault(label or name, [0.0, 0.0, 0])
             entry[0] += time.perf_counter() - wall
             entry[1] += time.process_time() - cpu
             entry[2] += 1
@@ -42,12 +47,19 @@ def _wrap(owner, name: str) -> None:
 
 
 def main() -> None:
-    for name in ("fetch_all", "curate", "build_assets", "render_site", "write_output"):
+    for name in ("fetch_all", "curate", "build_assets", "reader_fingerprint", "render_site",
+                 "write_output"):
         _wrap(build, name)
     store = getattr(state, "StateStore", None)
     if store is not None:
-        for name in ("load_all", "save_all", "save", "save_headlines"):
+        for name in ("load_fetch_details", "load_all", "save_all", "save", "save_headlines"):
             _wrap(store, name)
+    # From 24 feeds on, fetching runs in worker processes: the main process starts them,
+    # loads state meanwhile, then waits for their results.
+    pool = getattr(fetchpool, "FetchWorkers", None) if fetchpool else None
+    if pool is not None:
+        _wrap(pool, "__init__", "fetch_workers_start")
+        _wrap(pool, "results", "fetch_workers_wait")
     from linuxreport.cli import main as cli_main
 
     sys.argv[0] = "linuxreport"

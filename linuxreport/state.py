@@ -7,9 +7,10 @@ Retry-After, 410) and is rewritten by every build, one file instead of one per
 feed. Where both have a feed's fetch details for the same URL, fetch.json wins.
 
 Files are written atomically (temp file, flushed to disk, rename: many files share
-one flush), so a build killed at any moment leaves either the old or the new file, never half of one. Entries are
-saved before fetch.json: a build killed in between leaves old validators beside
-new entries, so the next build fetches those bodies again, which is harmless.
+one flush), so a build killed at any moment leaves either the old or the new file,
+never half of one. Entries are saved before fetch.json: a build killed in between
+leaves old validators beside new entries, so the next build fetches those bodies
+again, which is harmless.
 """
 
 from __future__ import annotations
