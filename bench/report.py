@@ -122,10 +122,30 @@ def targets(r: dict) -> list[tuple[str, str, str, str]]:
     if serve:
         rps = st([x["rps"] for x in serve])["median"]
         need = FLASK_RPS() * TARGETS["serve_factor"]
+        head = serve_headline(r["serving"])
+        measured = f"{rps:,.0f} req/s ({head})"
+        other = [(name, v) for name, v in serve_variants(r["serving"]).items()
+                 if name != head and v.get("c1") and v.get("placement")]
+        if other:
+            measured += "; " + ", ".join(
+                f"{name} {st([x['rps'] for x in v['c1']])['median']:,.0f}" for name, v in other)
         rows.append((f"Serving, 1 nginx worker, 1 connection: ≥ 50 × 350 = {need:,.0f} req/s",
-                     f"{rps:,.0f} req/s", f"{rps / FLASK_RPS():.0f}× the Flask original",
+                     measured, f"{rps / FLASK_RPS():.0f}× the Flask original",
                      verdict(rps >= need)))
     return rows
+
+
+def serve_variants(serve: dict) -> dict:
+    """The serving variants measured. Results from before variants existed hold one:
+    identity (no Accept-Encoding), nginx and wrk left to the scheduler."""
+    if serve.get("variants"):
+        return serve["variants"]
+    return {"identity, unpinned": {"encoding": "identity", "placement": None,
+                                   **{k: serve[k] for k in ("c1", "c8") if serve.get(k)}}}
+
+
+def serve_headline(serve: dict, key: str = "c1") -> str:
+    return serve.get("headline", {}).get(key, "identity, unpinned")
 
 
 def FLASK_RPS() -> int:  # noqa: N802
@@ -271,13 +291,17 @@ def charts(r: dict, out: Path) -> list[str]:
     serve = r.get("serving")
     if serve:
         fig, ax = plt.subplots(figsize=(7, 3.8))
-        labels, values = ["Flask original\n(per core)"], [FLASK_RPS()]
-        for key, label in (("c1", "nginx, 1 worker\n1 connection"),
-                           ("c8", "nginx, 1 worker\n8 connections")):
-            if serve.get(key):
-                labels.append(label)
-                values.append(st([x["rps"] for x in serve[key]])["median"])
-        bars = ax.bar(labels, values, color=["gray"] + ["tab:green"] * (len(values) - 1))
+        labels, values = ["Flask\noriginal\n(per core)"], [FLASK_RPS()]
+        colors = ["gray"]
+        for name, variant in serve_variants(serve).items():
+            for key in ("c1", "c8"):
+                if variant.get(key):
+                    labels.append(name.replace(", ", "\n") + f"\n{key[1:]} conn.")
+                    values.append(st([x["rps"] for x in variant[key]])["median"])
+                    colors.append("tab:green" if key == "c1" else "tab:olive")
+        fig.set_size_inches(max(7.0, 1.05 * len(labels)), 4.2)
+        bars = ax.bar(labels, values, color=colors)
+        ax.tick_params(axis="x", labelsize=7)
         for bar, value in zip(bars, values, strict=True):
             ax.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, value),
                         ha="center", va="bottom", fontsize=9)
@@ -519,26 +543,53 @@ def write_report(r: dict, path: Path, chart_dir: Path) -> None:
         add("")
         add("## 5. Serving")
         add("")
-        add(f"nginx {m['versions'].get('nginx', '')} with one worker process serves the built "
-            "demo from disk (sendfile, open_file_cache, no access log); wrk "
-            f"{m['versions'].get('wrk', '')} asks for the front page for "
-            f"{c['wrk_seconds']} s, without Accept-Encoding. The other core runs wrk. "
-            "'per CPU-second' divides the requests by the CPU time the nginx worker used "
-            "(from /proc), which is the fair comparison with a per-core figure.")
+        pre = serve.get("precompressed")
+        size = serve.get("bytes", {})
+        text = (f"nginx {m['versions'].get('nginx', '')}, one worker process, serves the built "
+                "demo from disk: sendfile, tcp_nopush, tcp_nodelay, open_file_cache, no access "
+                "log, keepalive_requests 1,000,000 (so wrk's connections are never closed)")
+        if pre:
+            text += (", and gzip_static. The build writes no `.gz` files: the benchmark writes "
+                     f"a `.gz` sibling of each of the {pre['files']} text files of its served "
+                     "copy (level 9, mtime 0: the bytes `publish.gzip: true` stores), so the "
+                     f"front page is {size.get('gzip', 0):,} B gzipped instead of "
+                     f"{size.get('identity', 0):,} B.")
+        else:
+            text += "."
+        add(text + f" wrk {m['versions'].get('wrk', '')} asks for the front page for "
+            f"{c['wrk_seconds']} s per run, with 1 connection (1 thread) and 8 connections "
+            "(2 threads). *gzip* sends `Accept-Encoding: gzip`, as every browser does: the "
+            "realistic case. *identity* sends no Accept-Encoding and gets the raw page. "
+            f"*same CPU*: the nginx worker and wrk both pinned to CPU "
+            f"{serve.get('cpus', {}).get('worker', '?')} (sched_setaffinity, taskset); "
+            "*separate CPUs*: wrk pinned to CPU "
+            f"{serve.get('cpus', {}).get('wrk_separate', '?')} instead. CPU per request: "
+            "the nginx worker's (from /proc), wrk's "
+            "(its rusage) and the kernel's interrupt and softirq time, where loopback TCP "
+            "mostly lands (from /proc/stat). *Other load* is the CPU anything else on the "
+            "machine used during the run: a run with seconds of it was disturbed.")
         add("")
-        add("| wrk | requests/s | per CPU-second of the worker | mean latency | p99 latency | "
-            "vs Flask's 350/s per core |")
-        add("|---|---|---|---|---|---|")
-        for key, label in (("c1", "1 thread, 1 connection"), ("c8", "2 threads, 8 connections")):
-            recs = serve.get(key)
-            if not recs:
-                continue
-            rps = st([x["rps"] for x in recs])
-            per = st([x["per_cpu_second"] for x in recs])
-            lat = st([x["latency_ms"] for x in recs])
-            p99 = st([x["p99_ms"] for x in recs])
-            add(f"| {label} | {fmt(rps, '', 0)} | {fmt(per, '', 0)} | {fmt(lat, ' ms', 3)} | "
-                f"{fmt(p99, ' ms', 3)} | {rps['median'] / FLASK_RPS():,.0f}× |")
+        add("| request | placement | connections | requests/s | mean latency | p99 latency | "
+            "nginx worker CPU per request | wrk CPU per request | softirq per request | "
+            "other load | vs Flask's 350/s per core |")
+        add("|---|---|---|---|---|---|---|---|---|---|---|")
+        for name, variant in serve_variants(serve).items():
+            encoding, _, place = name.partition(", ")
+            for key in ("c1", "c8"):
+                recs = variant.get(key)
+                if not recs:
+                    continue
+                rps = field(recs, "rps")
+                per = [1e6 / x["per_cpu_second"] if x.get("per_cpu_second") else None
+                       for x in recs]
+                wrk = field(recs, "wrk_us")
+                irq = field(recs, "irq_us")
+                other = field(recs, "other_cpu")
+                add(f"| {encoding} | {place} | {key[1:]} | {fmt(rps, '', 0)} | "
+                    f"{fmt(field(recs, 'latency_ms'), ' ms', 3)} | "
+                    f"{fmt(field(recs, 'p99_ms'), ' ms', 3)} | {fmt(st(per), ' µs', 1)} | "
+                    f"{fmt(wrk, ' µs', 1)} | {fmt(irq, ' µs', 1)} | "
+                    f"{fmt(other, ' s', 1)} | {rps['median'] / FLASK_RPS():,.0f}× |")
         if "serving.png" in made:
             add("")
             add(f"![Serving]({rel}/serving.png)")
@@ -670,19 +721,61 @@ def limits_text(r: dict) -> list[str]:
         out.append(f"**Render**: {render:.2f} s in a warm build of 1,000 feeds, whose front page "
                    f"is {big['html_raw'] / 1e6:.1f} MB of HTML ({big['html_gzip'] / 1e6:.1f} MB "
                    "gzipped).")
-    serve = r.get("serving", {}).get("c1")
-    if serve:
-        rps = st([x["rps"] for x in serve])["median"]
-        per = st([x["per_cpu_second"] for x in serve])["median"]
-        text = (f"**Serving**: with one connection each request waits for the previous one, so "
-                f"{rps:,.0f} req/s is one loopback round trip every {1e6 / rps:.0f} µs, of which "
-                f"the nginx worker's own CPU is {1e6 / per:.0f} µs ({per:,.0f} requests per "
-                f"CPU-second, {per / FLASK_RPS():.0f}× Flask's 350 per core); the rest is wrk, "
-                "the kernel and waking processes up on a 2-vCPU virtual machine. No Python is on "
-                "the request path; nothing in linuxreport changes this figure.")
-        c8 = r.get("serving", {}).get("c8")
-        if c8:
-            text += (f" With 8 connections the worker keeps busy: "
-                     f"{st([x['rps'] for x in c8])['median']:,.0f} req/s.")
-        out.append(text)
+    if r.get("serving", {}).get("c1"):
+        out.append(serving_limits(r["serving"]))
     return out
+
+
+def serving_limits(serve: dict) -> str:
+    """What sets the one-connection figure: the round trip, and who spends it."""
+    head = serve_headline(serve)
+    variants = serve_variants(serve)
+
+    def med(name: str, key: str, what: str) -> float | None:
+        recs = variants.get(name, {}).get(key) or []
+        return st([x.get(what) for x in recs])["median"]
+
+    rps = med(head, "c1", "rps")
+    per = med(head, "c1", "per_cpu_second")
+    wrk, irq = med(head, "c1", "wrk_us"), med(head, "c1", "irq_us")
+    need = 50 * FLASK_RPS()
+    text = (f"**Serving** ({head}): with one connection wrk sends the next request only when "
+            f"the previous response has arrived, so {rps:,.0f} req/s is one loopback round "
+            f"trip every {1e6 / rps:.0f} µs")
+    if per:
+        text += (f"; the nginx worker's own CPU is {1e6 / per:.0f} µs of it ({per:,.0f} "
+                 f"requests per CPU-second, {per / FLASK_RPS():.0f}× Flask's 350 per core)")
+    if wrk is not None and irq is not None and per:
+        spent = 1e6 / per + wrk + irq
+        where = ("nginx and wrk share one CPU and take turns, so the round trip is their CPU "
+                 "time plus the kernel's (the sampled per-process figures, counted in 10 ms "
+                 "ticks, overlap a little)"
+                 if variants.get(head, {}).get("placement") == "same"
+                 else "the rest is waiting on wake-ups")
+        text += (f", wrk's {wrk:.0f} µs and the kernel's softirq {irq:.0f} µs: {spent:.0f} µs "
+                 f"of CPU in all; {where}")
+    text += (f". {need:,} req/s needs a round trip of {1e6 / need:.0f} µs or less, which "
+             + ("this one meets" if rps >= need else
+                f"is {1e6 / rps - 1e6 / need:.0f} µs shorter than measured") + ".")
+    for name in variants:
+        if name == head or not med(name, "c1", "rps"):
+            continue
+        other_rps, other_per = med(name, "c1", "rps"), med(name, "c1", "per_cpu_second")
+        text += f" {name[0].upper() + name[1:]}: {other_rps:,.0f} req/s"
+        if other_per:
+            text += f" ({1e6 / other_per:.0f} µs of worker CPU per request)"
+        text += "."
+    same = [n for n, v in variants.items() if v.get("placement") == "same" and v.get("c1")]
+    apart = [n for n, v in variants.items() if v.get("placement") == "separate" and v.get("c1")]
+    if same and apart:
+        text += (" On separate CPUs each request wakes a process on the other, idle vCPU (an "
+                 "inter-processor interrupt and a wake from idle, which a virtual machine pays "
+                 "for with exits to the hypervisor), twice per round trip, and that time shows "
+                 "up as the worker's and the kernel's CPU; on one CPU the hand-over is a plain "
+                 "context switch.")
+    head8 = serve_headline(serve, "c8")
+    c8 = med(head8, "c8", "rps")
+    if c8:
+        text += (f" With 8 connections ({head8}) both CPUs work at once and the worker always "
+                 f"has a request waiting: {c8:,.0f} req/s.")
+    return text + " No Python is on the request path; nothing in linuxreport changes this figure."
