@@ -16,12 +16,14 @@ from pathlib import Path
 
 import click
 
-from .build import SitePaths, build_report
 from .config import Report, load_reports
 from .errors import BuildError, ConfigError, LinuxReportError
-from .progress import feed_progress
 
 log = logging.getLogger("linuxreport")
+# The shipped templates/ and assets/ (build.SitePaths' default), known here without
+# importing the build stages: `publish` and `check` only read config, and the build's
+# imports (httpx, feedparser, jinja2, webassets...) would double their start-up time.
+SHIPPED_SITE_DIR = Path(__file__).resolve().parent.parent
 
 EXIT_CODES = """\b
 Exit codes:
@@ -84,14 +86,15 @@ def cli(ctx: click.Context, config_dir: Path, out: Path, state: Path, site_dir: 
     Example:
       linuxreport build && linuxreport publish
     """
-    paths = SitePaths(site_dir / "templates", site_dir / "assets") if site_dir else SitePaths()
-    ctx.ensure_object(dict).update(config_dir=config_dir, out=out, state=state, paths=paths)
+    ctx.ensure_object(dict).update(config_dir=config_dir, out=out, state=state,
+                                   site_dir=site_dir or SHIPPED_SITE_DIR)
     _apply_verbosity(ctx, verbose, quiet)
 
 
 def _load(ctx: click.Context, names: list[str], strict: bool) -> list[Report]:
     obj = ctx.obj
-    result = load_reports(obj["config_dir"], obj["paths"].assets, names or None, strict=strict)
+    result = load_reports(obj["config_dir"], obj["site_dir"] / "assets", names or None,
+                          strict=strict)
     for warning in result.warnings:
         log.warning("%s", warning)
     return result.reports
@@ -117,8 +120,13 @@ def build(ctx: click.Context, reports: tuple[str, ...], strict: bool, as_json: b
     Example:
       linuxreport build linux
     """
+    from .build import SitePaths, build_report
+    from .progress import feed_progress
+
     _apply_verbosity(ctx, verbose, quiet)
     loaded = _load(ctx, list(reports), strict)
+    site_dir = ctx.obj["site_dir"]
+    paths = SitePaths(site_dir / "templates", site_dir / "assets")
     if now and now.tzinfo is None:
         now = now.astimezone()
     summaries, failed = [], []
@@ -126,7 +134,7 @@ def build(ctx: click.Context, reports: tuple[str, ...], strict: bool, as_json: b
         try:
             with feed_progress(report, enabled=_use_color()) as on_done:
                 summary = build_report(report, ctx.obj["out"], ctx.obj["state"], now=now,
-                                       paths=ctx.obj["paths"], strict=strict,
+                                       paths=paths, strict=strict,
                                        on_feed_done=on_done)
         except BuildError as exc:
             log.error("%s", exc.message)

@@ -122,3 +122,42 @@ def test_quiet_build_prints_nothing_on_success(write_config, tmp_path):
                            "feeds": [{"url": "file:feeds/one.xml", "title": "One"}]})
     result = run_cli("-q", "build", cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+
+
+# The build stages and their libraries take longer to import than a no-change publish
+# takes to run; publish and check must not load them.
+BUILD_ONLY_MODULES = {"linuxreport.build", "linuxreport.fetch", "linuxreport.parse",
+                      "linuxreport.render", "linuxreport.assets", "httpx", "feedparser",
+                      "jinja2", "webassets", "boto3", "s3transfer"}
+
+
+def loaded_modules(args: list[str], cwd, env: dict | None = None) -> set[str]:
+    """Run the CLI in a fresh interpreter; return the names of the modules it imported."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys\nfrom linuxreport.cli import main\n"
+            f"main({args!r})\nprint(json.dumps(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
+                            text=True, timeout=120, env={**os.environ, **(env or {})})
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_publish_and_check_load_no_build_modules(project):
+    built = run_cli("--site-dir", "site", "build", "demo", "--now", "2026-11-21T08:00:00+0000",
+                    cwd=project)
+    assert built.returncode == 0, built.stderr
+    loaded = loaded_modules(["--site-dir", "site", "-q", "publish", "demo"], project)
+    assert (project / "published" / "demo" / "index.html").is_file()
+    assert loaded.isdisjoint(BUILD_ONLY_MODULES), loaded & BUILD_ONLY_MODULES
+    loaded = loaded_modules(["--site-dir", "site", "-q", "check", "demo"], project)
+    assert loaded.isdisjoint(BUILD_ONLY_MODULES), loaded & BUILD_ONLY_MODULES
+
+
+def test_the_cli_default_site_dir_is_the_builds():
+    from linuxreport.build import SitePaths
+    from linuxreport.cli import SHIPPED_SITE_DIR
+
+    assert SitePaths() == SitePaths(SHIPPED_SITE_DIR / "templates", SHIPPED_SITE_DIR / "assets")

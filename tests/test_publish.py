@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
@@ -13,7 +14,9 @@ import pytest
 from conftest import AWS_ENV, run_cli, set_publish
 
 from linuxreport.config import load_reports
+from linuxreport.errors import PublishError
 from linuxreport.publish.run import PublishOptions, publish_report
+from linuxreport.publish.s3client import parse_timestamp
 from linuxreport.publish.targets import make_target
 
 NOW = "2026-11-21T08:00:00+0000"
@@ -319,3 +322,99 @@ def test_default_target_is_a_local_directory_with_the_same_rules(project):
     assert f" {changed} uploaded" in second.stderr and "1 retained" in second.stderr
     assert (published / old_css).is_file()
     assert run_cli("publish", "demo", cwd=project).stderr.count("0 uploaded") == 1
+
+
+def _record_requests(target) -> list[tuple[str, dict]]:
+    """Record (operation, headers) of every request the target's client sends from now on."""
+    sent: list[tuple[str, dict]] = []
+    target.client.meta.events.register(
+        "before-send.s3", lambda request, **kw: sent.append(
+            (kw["event_name"].rsplit(".", 1)[-1], dict(request.headers))))
+    return sent
+
+
+def test_uploads_carry_content_md5_and_no_extra_checksum(s3, moto_endpoint):
+    s3.create_bucket(Bucket=BUCKET)
+    target = make_target(f"s3://{BUCKET}/demo", "demo", moto_endpoint, "us-east-1")
+    sent = _record_requests(target)
+    small, large = b"<p>small page</p>\n" * 10, bytes(range(256)) * 5000  # 1.2 MB
+    for path, data in (("a.html", small), ("b.png", large)):
+        md5 = hashlib.md5(data).hexdigest()
+        etag = target.put(path, data, {"Content-Type": "text/html; charset=utf-8",
+                                       "Cache-Control": "no-cache"}, md5)
+        assert etag == md5
+        stored = s3.get_object(Bucket=BUCKET, Key=f"demo/{path}")
+        assert stored["Body"].read() == data and stored["Metadata"] == {"md5": md5}
+    assert [op for op, _ in sent] == ["PutObject", "PutObject"]
+    small_headers, large_headers = ({k.lower(): v for k, v in h.items()} for _, h in sent)
+    for recorded, data in ((small_headers, small), (large_headers, large)):
+        assert base64.b64decode(recorded["content-md5"]) == hashlib.md5(data).digest()
+        assert not any(k.startswith("x-amz-checksum") or k == "x-amz-sdk-checksum-algorithm"
+                       for k in recorded)
+    # A 100-continue round trip only pays off for a large body.
+    assert "expect" not in small_headers and large_headers["expect"] == b"100-continue"
+
+
+def test_listing_pages_decodes_keys_and_parses_times(s3, moto_endpoint, monkeypatch):
+    s3.create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("MOTO_S3_DEFAULT_MAX_KEYS", "2")  # the in-process server: tiny pages
+    paths = ["a b.html", "café/index.html", "x+y.css", "z.txt", ".linuxreport/published.json"]
+    for path in paths:
+        s3.put_object(Bucket=BUCKET, Key=f"demo/{path}", Body=path.encode())
+    s3.put_object(Bucket=BUCKET, Key="demo-other/outside.html", Body=b"not ours")
+    target = make_target(f"s3://{BUCKET}/demo", "demo", moto_endpoint, "us-east-1")
+    listed = target.list()
+    assert sorted(listed) == sorted(paths[:-1])
+    for path, obj in listed.items():
+        assert obj.etag == hashlib.md5(path.encode()).hexdigest()
+        assert obj.size == len(path.encode())
+        assert obj.last_modified.tzinfo is not None
+        assert abs(datetime.now(UTC) - obj.last_modified) < timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2026-11-27T22:24:49.000Z", datetime(2026, 11, 27, 22, 24, 49, tzinfo=UTC)),
+    ("2026-11-27T22:24:49.5+01:00", datetime(2026, 11, 27, 21, 24, 49, 500000, tzinfo=UTC)),
+    ("Fri, 27 Nov 2026 22:24:49 GMT", datetime(2026, 11, 27, 22, 24, 49, tzinfo=UTC)),
+    ("1795818289", datetime(2026, 11, 27, 22, 24, 49, tzinfo=UTC)),
+    ("20261127", None),  # ISO 8601 without a zone: botocore reads epoch seconds; so do we
+])
+def test_timestamps_parse_like_botocore(value, expected):
+    from botocore.utils import parse_timestamp as botocore_parse
+
+    parsed = parse_timestamp(value)
+    assert parsed == botocore_parse(value) and parsed.utcoffset() is not None
+    assert expected is None or parsed == expected
+
+
+def test_no_change_publish_lists_and_reads_the_index_only(s3_project, s3, moto_endpoint):
+    (report,) = load_reports(s3_project / "config", s3_project / "site" / "assets",
+                             ["demo"]).reports
+    built = s3_project / "public" / "demo"
+    now = datetime(2026, 11, 21, 8, tzinfo=UTC)
+    first = make_target(f"s3://{BUCKET}/demo", "demo", moto_endpoint, "us-east-1")
+    publish_report(report, built, first, PublishOptions(now=now, workers=4))
+    target = make_target(f"s3://{BUCKET}/demo", "demo", moto_endpoint, "us-east-1")
+    sent = _record_requests(target)
+    summary = publish_report(report, built, target, PublishOptions(now=now, workers=4))
+    assert summary.uploaded == 0 and summary.unchanged == len(built_files(s3_project))
+    assert sorted(op for op, _ in sent) == ["GetObject", "ListObjectsV2"]
+
+
+def test_missing_bucket_is_named_without_a_head_request(s3, moto_endpoint, tmp_path):
+    target = make_target("s3://no-such-bucket/demo", "demo", moto_endpoint, "us-east-1")
+    sent = _record_requests(target)
+    target.check()
+    with pytest.raises(PublishError, match="bucket 'no-such-bucket' does not exist"):
+        target.list()
+    with pytest.raises(PublishError, match="bucket 'no-such-bucket' does not exist"):
+        target.read_index()
+    assert [op for op, _ in sent] == ["ListObjectsV2", "GetObject"]
+
+
+def test_s3_publish_loads_botocore_only(s3_project):
+    from test_cli import BUILD_ONLY_MODULES, loaded_modules
+
+    loaded = loaded_modules(["-q", "publish", "demo"], s3_project, AWS_ENV)
+    assert "botocore.client" in loaded
+    assert loaded.isdisjoint(BUILD_ONLY_MODULES), loaded & BUILD_ONLY_MODULES

@@ -77,7 +77,10 @@ def publish_report(report: Report, built_dir: Path, target, options: PublishOpti
         raise PublishError(f"{built_dir}: no built site; run: linuxreport build {report.name}")
     local = manifest["files"]
     target.check()
-    remote, index = target.list(), target.read_index()
+    with ThreadPoolExecutor(1) as pool:  # the index arrives while the listing runs
+        pending_index = pool.submit(target.read_index)
+        remote = target.list()
+        index = pending_index.result()
     plan = _plan(local, remote, index, target, now, report, options)
     summary = PublishSummary(
         report=report.name, target=target.url, uploaded=len(plan.uploads),

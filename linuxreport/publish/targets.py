@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import PublishError
 from ..state import atomic_write
 from .plan import INDEX_PATH, RemoteObject
+from .s3client import s3_client
 
 
 def normalize_etag(etag: str | None) -> str:
@@ -95,38 +95,44 @@ class S3Target:
         return self.prefix + path
 
     def check(self) -> None:
-        with s3_errors(self):
-            self.client.head_bucket(Bucket=self.bucket)
+        """Nothing to do: the listing that comes first fails with the same clear errors."""
 
     def list(self) -> dict[str, RemoteObject]:
         objects = {}
+        params = {"Bucket": self.bucket, "Prefix": self.prefix}
         with s3_errors(self):
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=self.prefix)
-            for page in pages:
+            while True:  # pages by hand: a paginator would load one more model file
+                page = self.client.list_objects_v2(**params)
                 for item in page.get("Contents", []):
                     rel = item["Key"][len(self.prefix):]
                     if not item["Key"].startswith(self.prefix) or rel == INDEX_PATH or not rel:
                         continue
                     objects[rel] = RemoteObject(rel, item["Size"], normalize_etag(item["ETag"]),
                                                 item["LastModified"])
-        return objects
+                if not page.get("IsTruncated"):
+                    return objects
+                params["ContinuationToken"] = page["NextContinuationToken"]
 
     def read_index(self) -> dict:
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self.key(INDEX_PATH))["Body"]
-            return json.loads(body.read())
-        except self.client.exceptions.NoSuchKey:
-            return {}
-        except ValueError:
-            return {}
+        with s3_errors(self):
+            try:
+                body = self.client.get_object(Bucket=self.bucket, Key=self.key(INDEX_PATH))["Body"]
+                return json.loads(body.read())
+            except self.client.exceptions.NoSuchKey:
+                return {}
+            except ValueError:
+                return {}
 
     def put(self, path: str, data: bytes, headers: dict[str, str], md5: str) -> str:
+        """Upload data; md5 is the MD5 (hex) of the uncompressed bytes, kept in metadata."""
         extra = {"ContentType": headers["Content-Type"], "CacheControl": headers["Cache-Control"],
                  "Metadata": {"md5": md5}}
         if headers.get("Content-Encoding"):
             extra["ContentEncoding"] = headers["Content-Encoding"]
-        digest = base64.b64encode(hashlib.md5(data).digest()).decode()
+            digest = hashlib.md5(data).digest()
+        else:
+            digest = bytes.fromhex(md5)  # the caller's MD5 of these very bytes: S3 checks it
+        digest = base64.b64encode(digest).decode()
         with s3_errors(self):
             response = self.client.put_object(Bucket=self.bucket, Key=self.key(path), Body=data,
                                               ContentMD5=digest, **extra)
@@ -209,24 +215,3 @@ def make_target(url: str, report_name: str, endpoint_url: str | None = None,
         return DirTarget(Path(url))
     bucket, _, prefix = url[5:].partition("/")
     return S3Target(url, s3_client(endpoint_url, region, profile, workers), bucket, prefix)
-
-
-def s3_client(endpoint_url: str | None, region: str | None, profile: str | None, workers: int):
-    """Return a boto3 S3 client with retries tuned for throttling and 5xx."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import ProfileNotFound
-
-    # Stores other than AWS (and local test servers) want path-style addressing; an endpoint
-    # may also come from boto3's own environment variables.
-    endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL_S3") \
-        or os.environ.get("AWS_ENDPOINT_URL")
-    config = Config(retries={"max_attempts": 8, "mode": "adaptive"},
-                    max_pool_connections=max(workers, 10), connect_timeout=10, read_timeout=60,
-                    s3={"addressing_style": "path" if endpoint_url else "auto"})
-    try:
-        session = boto3.session.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound as exc:
-        raise PublishError(str(exc)) from None
-    return session.client("s3", endpoint_url=endpoint_url, config=config,
-                           region_name=region or session.region_name or "us-east-1")
