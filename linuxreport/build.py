@@ -11,11 +11,11 @@ from pathlib import Path
 
 from .assets import build_assets
 from .config import Report
-from .curate import curate
+from .curate import curate, update_state
 from .errors import BuildError
 from .fetch import fetch_all
 from .fetchpool import FetchWorkers, worker_count
-from .models import FetchResult
+from .models import FeedState, FetchResult
 from .output import previous_files, write_output
 from .render import REUSABLE, RenderError, reader_fingerprint, render_site
 from .state import StateStore
@@ -70,29 +70,34 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     now = now or datetime.now(UTC)
     store = StateStore(state_root, report.name)
     keys = [feed.key for feed in report.feeds]
+    updates = _StateUpdates(report, store, now, on_feed_done)
     workers = worker_count(len(report.feeds))
     if not workers:
-        states = store.load_all(keys)
-        results = fetch_all(report, states, on_done=on_feed_done, now=now)
+        states = updates.states = store.load_all(keys)
+        results = fetch_all(report, states, on_done=updates.add, now=now)
     else:
         # The workers need only the validators; the entries load while they fetch.
         details = store.load_fetch_details(keys)
         states = store.load_all(keys) if details is None else None
-        with FetchWorkers(report, details or states, workers, now, on_feed_done) as pool:
+        with FetchWorkers(report, details or states, workers, now, updates.add) as pool:
             if states is None:
                 states = store.load_all(keys)
+            updates.states = states
             results = pool.results()
-    data, new_states = curate(report, results, states, now, store.load_headlines())
+    data, new_states = curate(report, results, states, now, store.load_headlines(),
+                              updates.new)
     failures = [(k, r.error or "") for k, r in results.items() if r.failed]
     refusal = _refusal(report, len(failures), strict)
     if refusal:
-        store.save_all(new_states, states)
+        store.save_all(new_states, states, updates.encoded)
         raise BuildError(f"{report.name}: {refusal}; the previous output is kept")
     target = out_root / report.name
     try:
         manifest, asset_files = build_assets(report, paths.assets)
         # What readers see is rendered again only when what it is made from changed.
-        inputs = reader_fingerprint(data, manifest, paths.templates)
+        digests = {key: store.entries_digest(states.get(key), state, updates.encoded)
+                   for key, state in new_states.items()}
+        inputs = reader_fingerprint(data, manifest, paths.templates, digests)
         files = render_site(data, manifest, paths.templates, asset_files,
                             reuse=previous_files(target, REUSABLE, inputs))
     except (RenderError, OSError) as exc:
@@ -100,7 +105,7 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
     written = write_output(target, files, {"report": report.name, "assets": manifest.to_json(),
                                            "inputs": inputs})
     # State last: if we die before this, the next build simply fetches the same bodies again.
-    store.save_all(new_states, states)
+    store.save_all(new_states, states, updates.encoded)
     store.save_headlines(data.archive)
     return BuildSummary(
         report=report.name, feeds_total=len(report.feeds),
@@ -110,6 +115,28 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
         not_modified=sum(r.status == "not_modified" for r in results.values()),
         files_written=written.written, files_unchanged=written.unchanged,
         output=str(out_root / report.name))
+
+
+class _StateUpdates:
+    """Each feed's new state, worked out as its result arrives (while the fetch workers are
+    still busy with others), with the bytes of the entries files that changed."""
+
+    def __init__(self, report: Report, store: StateStore, now: datetime,
+                 then: Callable[[FetchResult], None] | None):
+        self.report, self.store, self.now, self.then = report, store, now, then
+        self.states: dict[str, FeedState | None] = {}
+        self.new: dict[str, FeedState] = {}
+        self.encoded: dict[str, bytes] = {}
+
+    def add(self, result: FetchResult) -> None:
+        key = result.feed.key
+        before = self.states.get(key)
+        state = update_state(self.report, result.feed, before, result, self.now)
+        self.new[key] = state
+        if self.store.entries_changed(before, state):
+            self.encoded[key] = self.store.encode(state)
+        if self.then:
+            self.then(result)
 
 
 def _refusal(report: Report, failed: int, strict: bool) -> str | None:

@@ -12,15 +12,18 @@ from .models import Entry, FeedBox, FeedState, FetchResult, HeadlineRecord, Site
 
 def curate(report: Report, results: dict[str, FetchResult],
            states: dict[str, FeedState | None], now: datetime,
-           history: list[HeadlineRecord] | None = None) -> tuple[SiteData,
+           history: list[HeadlineRecord] | None = None,
+           updated: dict[str, FeedState] | None = None) -> tuple[SiteData,
                                                                  dict[str, FeedState]]:
     """Return what the site shows (with the updated headline history in data.archive)
-    and the new state of every feed."""
+    and the new state of every feed (taken from updated where update_state already ran)."""
     new_states = {}
     boxes = []
     seen_stories: set[str] = set()  # the same story from two feeds shows once, in the first
+    updated = updated or {}
     for feed in report.feeds:
-        state = update_state(report, feed, states.get(feed.key), results[feed.key], now)
+        state = updated.get(feed.key) or update_state(report, feed, states.get(feed.key),
+                                                      results[feed.key], now)
         new_states[feed.key] = state
         keys = [story_key(e.link) for e in state.entries]
         entries = [e for e, k in zip(state.entries, keys, strict=True) if k not in seen_stories]

@@ -79,15 +79,22 @@ REUSABLE = ("index.html", "all/index.html", "archive/index.html", "about/index.h
 _CODE_DIR = Path(__file__).resolve().parent
 
 
-def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: Path) -> str:
+def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: Path,
+                       entry_digests: dict[str, str] | None = None) -> str:
     """Return a hash of everything the REUSABLE files are made from: the report's config,
     what each box shows, the headlines and their archive, the asset names, the templates
-    and this package's code."""
+    and this package's code.
+
+    entry_digests: a hash of each feed's entries (StateStore.entries_digest), which stands
+    for them; a box whose feed has none is hashed entry by entry.
+    """
     digest = hashlib.sha256()
     for folder in (templates_dir, _CODE_DIR):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()
                            and "__pycache__" not in p.parts):
             digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    digests = entry_digests or {}
+
     # The entries as JSON of plain values (pickling 30,000 dataclasses costs ten times
     # more); the rest, small, pickled without the memo, so that equal values give equal
     # bytes whether or not they are one object.
@@ -95,10 +102,11 @@ def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: P
         return value.isoformat() if value else None
 
     rows = [(e.id, e.title, e.link, e.summary, iso(e.published), iso(e.updated),
-             iso(e.first_seen)) for box in data.boxes for e in box.entries]
+             iso(e.first_seen)) for box in data.boxes if box.feed.key not in digests
+            for e in box.entries]
     digest.update(json.dumps(rows).encode())
-    boxes = [(box.feed.key, box.shown, box.last_change, box.stale, box.error, len(box.entries))
-             for box in data.boxes]
+    boxes = [(box.feed.key, box.shown, box.last_change, box.stale, box.error, len(box.entries),
+              digests.get(box.feed.key)) for box in data.boxes]
     shown = (data.report, boxes, data.headlines, data.archive,
              json.dumps(manifest.to_json(), sort_keys=True))
     buffer = io.BytesIO()

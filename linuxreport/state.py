@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -101,6 +102,9 @@ class StateStore:
 
     def __init__(self, root: Path, report_name: str):
         self.dir = root / report_name / "feeds"
+        # SHA-256 of each entries file as load() read it: the file is rewritten exactly
+        # when the entries change, so this stands for the entries (see entries_digest).
+        self.digests: dict[str, str] = {}
 
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.json"
@@ -115,7 +119,9 @@ class StateStore:
         except OSError as exc:
             raise StateError(f"{path}: cannot be read: {exc.strerror or exc}") from None
         try:
-            return _decode(json.loads(raw))
+            state = _decode(json.loads(raw))
+            self.digests[key] = hashlib.sha256(raw).hexdigest()
+            return state
         except (ValueError, TypeError, KeyError) as exc:
             aside = self._set_aside(path)
             log.warning("%s: corrupt state (%s); moved to %s, the feed starts afresh",
@@ -160,15 +166,30 @@ class StateStore:
                 details[key] = None
         return details
 
-    def save_all(self, states: dict[str, FeedState],
-                 previous: dict[str, FeedState | None]) -> None:
-        """Save every feed's state: the entries files that changed since previous, then the
-        fetch details of all of them in one file."""
+    def entries_digest(self, before: FeedState | None, state: FeedState,
+                       encoded: dict[str, bytes]) -> str:
+        """Return a hash that changes whenever state's entries do: of the bytes its entries
+        file is about to get (kept in encoded), or had when loaded."""
+        if not self.entries_changed(before, state) and state.key in self.digests:
+            return self.digests[state.key]
+        if state.key not in encoded:
+            encoded[state.key] = self.encode(state)
+        return hashlib.sha256(encoded[state.key]).hexdigest()
+
+    @staticmethod
+    def entries_changed(before: FeedState | None, state: FeedState) -> bool:
+        """True when state's entries file must be written (before: as loaded)."""
+        return before is None or before.url != state.url or before.entries != state.entries
+
+    def save_all(self, states: dict[str, FeedState], previous: dict[str, FeedState | None],
+                 encoded: dict[str, bytes] | None = None) -> None:
+        """Save every feed's state: the entries files that changed since previous (using
+        the bytes in encoded where given), then the fetch details of all in one file."""
+        encoded = encoded or {}
         changed = {}
         for key, state in states.items():
-            before = previous.get(key)
-            if before is None or before.url != state.url or before.entries != state.entries:
-                changed[self.path(key)] = self._bytes(state)
+            if self.entries_changed(previous.get(key), state):
+                changed[self.path(key)] = encoded.get(key) or self.encode(state)
         try:
             atomic_write_many(changed)
         except OSError as exc:
@@ -201,7 +222,8 @@ class StateStore:
             return {}
 
     @staticmethod
-    def _bytes(state: FeedState) -> bytes:
+    def encode(state: FeedState) -> bytes:
+        """Return the bytes of state's entries file."""
         # Compact (one line): the C encoder is used only without indent, and this runs for
         # every feed on every build.
         return json.dumps(_encode(state), sort_keys=True, ensure_ascii=False,
@@ -209,7 +231,7 @@ class StateStore:
 
     def save(self, state: FeedState) -> None:
         try:
-            atomic_write(self.path(state.key), self._bytes(state))
+            atomic_write(self.path(state.key), self.encode(state))
         except OSError as exc:
             raise StateError(f"{self.path(state.key)}: cannot be written: "
                              f"{exc.strerror or exc}") from None
