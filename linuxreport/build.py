@@ -99,7 +99,8 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
                    for key, state in new_states.items()}
         inputs = reader_fingerprint(data, manifest, paths.templates, digests)
         files = render_site(data, manifest, paths.templates, asset_files,
-                            reuse=previous_files(target, REUSABLE, inputs))
+                            reuse=previous_files(target, REUSABLE, inputs),
+                            parallel=workers > 0)
     except (RenderError, OSError) as exc:
         raise BuildError(f"{report.name}: cannot render: {exc}") from exc
     written = write_output(target, files, {"report": report.name, "assets": manifest.to_json(),

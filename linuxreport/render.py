@@ -6,6 +6,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import pickle
 import re
 from datetime import UTC, datetime
@@ -25,12 +26,14 @@ class RenderError(Exception):
 
 
 def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
-                asset_files: dict[str, bytes],
-                reuse: dict[str, bytes] | None = None) -> dict[str, bytes]:
+                asset_files: dict[str, bytes], reuse: dict[str, bytes] | None = None,
+                parallel: bool = False) -> dict[str, bytes]:
     """Return every file of the report (pages, data files, assets) keyed by output path.
 
     reuse: the REUSABLE files of a previous build whose reader_fingerprint was the same
     as this one's; they are taken as they are instead of being rendered again.
+    parallel: render the biggest pages in a second process (for big reports; the caller
+    must run no other thread, as the process is forked).
     """
     env = _environment(templates_dir)
     report = data.report
@@ -44,7 +47,7 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
     if reuse is not None and set(reuse) == set(REUSABLE):
         files.update(reuse)
     else:
-        files.update(_reader_files(env, data, common))
+        files.update(_reader_files(env, data, common, parallel))
     template, context = _health_page(data)
     files["health/index.html"] = _tidy(_render(env, template, {**common, **context})).encode()
     files["status.json"] = status_json(data)
@@ -55,10 +58,13 @@ def render_site(data: SiteData, manifest: AssetManifest, templates_dir: Path,
     return files
 
 
-def _reader_files(env: jinja2.Environment, data: SiteData, common: dict) -> dict[str, bytes]:
-    files = {}
-    for path, (template, context) in _pages(data).items():
-        files[path] = _tidy(_render(env, template, {**common, **context})).encode("utf-8")
+def _reader_files(env: jinja2.Environment, data: SiteData, common: dict,
+                  parallel: bool) -> dict[str, bytes]:
+    pages = _pages(data)
+    # The all-stories page is as big as the front page: a second core renders it.
+    child = _ForkedRender(env, {p: pages.pop(p) for p in PARALLEL_PAGES}, common) \
+        if parallel and hasattr(os, "fork") else None
+    files = _render_pages(env, pages, common)
     stories = syndication.front_page_stories(data)
     files["feed.xml"] = syndication.atom_feed(data, stories)
     files["headlines.json"] = syndication.json_feed(data, stories)
@@ -67,7 +73,51 @@ def _reader_files(env: jinja2.Environment, data: SiteData, common: dict) -> dict
     files["robots.txt"] = syndication.robots(data)
     files["manifest.webmanifest"] = syndication.web_manifest(
         data, common["favicon"], THEME_COLORS.get(data.report.theme, "#ffffff"))
+    if child:
+        files.update(child.result())
     return files
+
+
+PARALLEL_PAGES = ("all/index.html",)
+
+
+def _render_pages(env: jinja2.Environment, pages: dict[str, tuple[str, dict]],
+                  common: dict) -> dict[str, bytes]:
+    return {path: _tidy(_render(env, template, {**common, **context})).encode("utf-8")
+            for path, (template, context) in pages.items()}
+
+
+class _ForkedRender:
+    """Renders some pages in a forked child process, meanwhile the caller renders others."""
+
+    def __init__(self, env: jinja2.Environment, pages: dict[str, tuple[str, dict]],
+                 common: dict):
+        read, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: render, send the pages (or the error), leave
+            os.close(read)
+            try:
+                try:
+                    message = ("ok", _render_pages(env, pages, common))
+                except Exception as exc:  # reported by the parent
+                    message = ("error", str(exc))
+                with os.fdopen(write, "wb") as out:
+                    pickle.dump(message, out, protocol=5)
+            finally:
+                os._exit(0)
+        os.close(write)
+        self.read = read
+
+    def result(self) -> dict[str, bytes]:
+        with os.fdopen(self.read, "rb") as stream:
+            data = stream.read()
+        _, status = os.waitpid(self.pid, 0)
+        if not data:
+            raise RenderError(f"the page renderer process died (wait status {status})")
+        kind, payload = pickle.loads(data)
+        if kind == "error":
+            raise RenderError(payload)
+        return payload
 
 
 # Files that depend only on what reader_fingerprint covers: the same fingerprint, the same

@@ -87,3 +87,29 @@ def test_any_input_change_renders_again(site, change):
     assert expected in index
     if change == "template":
         assert "(edited)" in (tmp / "out/r/about/index.html").read_text()
+
+
+def test_parallel_render_gives_the_same_pages(site, monkeypatch, tmp_path):
+    build, renders, tmp = site
+    build()
+    serial = _tree(tmp / "out/r")
+    shutil.rmtree(tmp / "out")
+    shutil.rmtree(tmp / "state")
+    # As for a big report: fetch workers, and the all-stories page in a forked process.
+    monkeypatch.setattr("linuxreport.build.worker_count", lambda count: 2)
+    build()
+    assert _tree(tmp / "out/r") == serial
+
+
+def test_an_error_in_the_forked_render_fails_the_build_and_keeps_the_output(
+        site, monkeypatch):
+    from linuxreport.errors import BuildError
+
+    build, renders, tmp = site
+    build()
+    before = _tree(tmp / "out/r")
+    monkeypatch.setattr("linuxreport.build.worker_count", lambda count: 2)
+    (tmp / "templates/all.html").write_text("{% for x in nothing_here %}{% endfor %}")
+    with pytest.raises(BuildError, match="cannot render: .*nothing_here"):
+        build(NOW + timedelta(minutes=5))
+    assert _tree(tmp / "out/r") == before
