@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from conftest import make_report
 from feedserver import Route, rss
@@ -84,3 +89,44 @@ def test_a_worker_that_dies_costs_only_its_own_feeds(feed_server, tmp_path, monk
     assert all(r.status == "ok" for k, r in results.items()
                if k not in died and k != "broken")
     assert "fetch worker died" in caplog.text
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_die_with_a_killed_build(feed_server, tmp_path, write_config):
+    feeds = []
+    for i in range(fetchpool.MIN_FEEDS + 6):
+        feed_server.routes[f"/s{i}"] = Route(rss(f"S{i}", []), delay=20)
+        url = feed_server.url(f"/s{i}")
+        feeds.append({"url": url.replace("127.0.0.1", "localhost") if i % 2 else url,
+                      "title": f"Slow {i}"})
+    write_config("slow", {"title": "Slow", "base_url": "https://s.example.org/",
+                          "fetch": {"deadline": 30, "read_timeout": 30}, "feeds": feeds})
+    exe = Path(sys.executable).with_name("linuxreport")
+    proc = subprocess.Popen([str(exe), "build"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while len(_children(proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, "the build did not start its fetch workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
