@@ -190,7 +190,9 @@ async def _fetch_one(ctx: _Context, feed: Feed, state: FeedState | None,
                      now: datetime) -> FetchResult:
     host = host_of(feed.url)
     deadline = feed.deadline or ctx.report.fetch.deadline
-    async with ctx.overall, ctx.per_host[host]:
+    # The host's slot first: a feed waiting for its busy host must not hold one of the
+    # overall slots meanwhile, or a run of feeds from one host would stall all the others.
+    async with ctx.per_host[host], ctx.overall:
         started = time.monotonic()
         attempts = [0]
         try:
