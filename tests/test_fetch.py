@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from conftest import make_report
 from feedserver import Route, rss
@@ -175,3 +176,24 @@ def test_parsing_runs_off_the_event_loop(feed_server, tmp_path):
 
     fetch_all(report, {}, parse=parse_in_worker)
     assert loops == [None]
+
+
+def test_a_busy_host_does_not_hold_back_other_hosts(feed_server, tmp_path):
+    # Four slow feeds from one host first, then one from another host (localhost is the same
+    # server under another name); two at a time overall, one per host.
+    for i in range(4):
+        feed_server.routes[f"/slow{i}"] = Route(BODY, delay=1.0)
+    feed_server.routes["/quick"] = Route(BODY)
+    feeds = [{"url": feed_server.url(f"/slow{i}"), "title": f"Slow {i}"} for i in range(4)]
+    feeds.append({"url": feed_server.url("/quick").replace("127.0.0.1", "localhost"),
+                  "title": "Quick"})
+    fetch = {"concurrency": 2, "per_host": 1, "deadline": 10, "read_timeout": 5}
+    report = make_report({"feeds": feeds, "fetch": fetch}, tmp_path)
+    started, done = time.monotonic(), {}
+    results = fetch_all(report, {},
+                        on_done=lambda r: done.setdefault(r.feed.key, time.monotonic()))
+    assert all(r.status == "ok" for r in results.values())
+    # It got the free overall slot at once, instead of waiting behind a slow feed that
+    # held one while queueing for its host.
+    assert done["quick"] - started < 0.8
+    assert done["slow-3"] - started > 3.5
