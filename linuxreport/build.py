@@ -98,13 +98,13 @@ def build_report(report: Report, out_root: Path, state_root: Path, *,
         digests = {key: store.entries_digest(states.get(key), state, updates.encoded)
                    for key, state in new_states.items()}
         inputs = reader_fingerprint(data, manifest, paths.templates, digests)
-        files = render_site(data, manifest, paths.templates, asset_files,
-                            reuse=previous_files(target, REUSABLE, inputs),
+        reuse = previous_files(target, REUSABLE, inputs)
+        files = render_site(data, manifest, paths.templates, asset_files, reuse=reuse,
                             parallel=workers > 0)
     except (RenderError, OSError) as exc:
         raise BuildError(f"{report.name}: cannot render: {exc}") from exc
     written = write_output(target, files, {"report": report.name, "assets": manifest.to_json(),
-                                           "inputs": inputs})
+                                           "inputs": inputs}, frozenset(reuse or ()))
     # State last: if we die before this, the next build simply fetches the same bodies again.
     store.save_all(new_states, states, updates.encoded)
     store.save_headlines(data.archive)

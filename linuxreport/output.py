@@ -63,11 +63,17 @@ def previous_files(target: Path, paths: tuple[str, ...], inputs: str) -> dict[st
     return files
 
 
-def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSummary:
-    """Replace target with exactly these files plus a manifest of their MD5s and sizes."""
+def write_output(target: Path, files: dict[str, bytes], extra: dict,
+                 verified: frozenset[str] = frozenset()) -> WriteSummary:
+    """Replace target with exactly these files plus a manifest of their MD5s and sizes.
+
+    verified: paths whose bytes in files were just read from target and checked against
+    its manifest (previous_files): their records are taken as they are, not hashed again.
+    """
     recover(target)
     previous = read_manifest(target).get("files", {})
-    records = {path: {"md5": hashlib.md5(data).hexdigest(), "size": len(data)}
+    records = {path: previous[path] if path in verified and path in previous else
+               {"md5": hashlib.md5(data).hexdigest(), "size": len(data)}
                for path, data in sorted(files.items())}
     manifest = {**extra, "files": records}
     staged = _sibling(target, "new")
@@ -76,7 +82,8 @@ def write_output(target: Path, files: dict[str, bytes], extra: dict) -> WriteSum
     for path, data in sorted(files.items()):
         dest = staged / path
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if previous.get(path) == records[path] and _holds(target / path, records[path]) \
+        if previous.get(path) == records[path] and \
+                (path in verified or _holds(target / path, records[path])) \
                 and _link(target / path, dest):
             unchanged += 1
         else:
