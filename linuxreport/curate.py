@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -102,9 +103,19 @@ def _clamp(value: datetime | None, first_seen: datetime, now: datetime) -> datet
     return first_seen if value and value > now else value
 
 
+# A link with a plain host (no port, no user) and no query: most of them, and cheap to
+# take apart without urlsplit (story_key runs for every entry of every build).
+_PLAIN_LINK = re.compile(r"(?i:https?)://([A-Za-z0-9.-]+)(/[^?#\s\x00-\x1f\x7f]*)?(?:#.*)?",
+                         re.DOTALL)
+
+
 def story_key(link: str) -> str:
     """Return link normalised so one story's variants compare equal: no scheme, no
     'www.', no fragment, no trailing slash, no utm_* tracking parameters."""
+    if plain := _PLAIN_LINK.fullmatch(link):
+        host = plain.group(1).lower().removeprefix("www.")
+        path = (plain.group(2) or "").rstrip("/")
+        return f"//{host}{path}" if host else path
     parts = urlsplit(link)
     host = (parts.hostname or "").lower().removeprefix("www.")
     if parts.port and parts.port not in (80, 443):
