@@ -697,6 +697,13 @@ def limits_text(r: dict) -> list[str]:
             if fl and fl > limit:
                 text += (f" The target of {limit:g} s is below that floor: it needs "
                          f"`fetch.concurrency` of at least {math.ceil(1000 * 0.1 / limit)}.")
+            elif wall > limit:
+                text += (f" The target of {limit:g} s is missed by {wall - limit:.1f} s: the "
+                         f"build's processes need {cpu:.1f} s of CPU, {cpu / cores:.1f} s on "
+                         f"{cores} cores even if perfectly spread, before the start-up "
+                         "(Python and imports, about 0.4 s) and the stages only the main "
+                         "process can do after the last result; meeting it would take about "
+                         "half the HTTP client's CPU per request.")
             p = bd.get(key, {}).get("phases", {})
             if p:
                 parts = sorted(((k, v["wall"]) for k, v in p.items() if not k.startswith("_")),
