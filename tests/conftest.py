@@ -119,3 +119,17 @@ def set_publish(project: Path, publish: dict) -> None:
     data = yaml.safe_load(path.read_text())
     data["publish"] = publish
     path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def parse_both_ways(body: bytes, headers: dict[str, str], final_url: str) -> list:
+    """parse_feed's result (entries, or the ParseError message) on its fast path and
+    forced through feedparser: the two must agree."""
+    from linuxreport.parse import ParseError, parse_feed
+
+    results = []
+    for fast in (True, False):
+        try:
+            results.append(parse_feed(body, headers, final_url, fast=fast))
+        except ParseError as exc:
+            results.append(f"ParseError: {exc}")
+    return results

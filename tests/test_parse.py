@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, parse_both_ways
 
 from linuxreport.fastparse import Unsupported, read_simple_feed
 from linuxreport.parse import ParseError, parse_feed, safe_http_url, shorten
@@ -281,18 +281,6 @@ def test_body_naming_a_local_path_is_never_opened(tmp_path):
 
 # --- the fast path: the same entries as feedparser, or feedparser decides ------------
 
-def _both_ways(body: bytes, headers: dict[str, str], final_url: str):
-    """parse_feed's result (entries or ParseError message) on the fast path and forced
-    through feedparser."""
-    results = []
-    for fast in (True, False):
-        try:
-            results.append(parse_feed(body, headers, final_url, fast=fast))
-        except ParseError as exc:
-            results.append(f"ParseError: {exc}")
-    return results
-
-
 def _fixture_feeds() -> list[tuple[str, bytes, dict[str, str], str]]:
     from feedserver import rss as server_rss
     spec = importlib.util.spec_from_file_location("bench_feeds", ROOT / "bench" / "feeds.py")
@@ -321,7 +309,7 @@ FIXTURES = _fixture_feeds()
 @pytest.mark.parametrize("name, body, headers, final_url", FIXTURES,
                          ids=[sample[0] for sample in FIXTURES])
 def test_fast_path_gives_the_same_entries_as_feedparser(name, body, headers, final_url):
-    fast, slow = _both_ways(body, headers, final_url)
+    fast, slow = parse_both_ways(body, headers, final_url)
     assert fast == slow
     assert slow and not isinstance(slow, str), "every fixture has usable entries"
 
@@ -385,5 +373,5 @@ def atom(extra: str = "", entry: str = "", feed_attrs: str = "") -> bytes:
 ])
 def test_unusual_documents_fall_back_to_feedparser(body, headers, reason):
     assert re.search(reason, _fast_reason(body, headers, URL) or "")
-    fast, slow = _both_ways(body, headers, URL)
+    fast, slow = parse_both_ways(body, headers, URL)
     assert fast == slow

@@ -23,7 +23,7 @@ from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
 import pytest
-from conftest import ROOT, make_report
+from conftest import ROOT, make_report, parse_both_ways
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -477,22 +477,11 @@ def test_syndication_files_are_well_formed(site, entries, error):
 
 # --- 5. the fast path reads feeds as feedparser does ---------------------------------
 
-def _both_ways(body: bytes, hdrs: dict[str, str], final_url: str) -> list:
-    """parse_feed's entries (or ParseError message) on the fast path and via feedparser."""
-    results = []
-    for fast in (True, False):
-        try:
-            results.append(parse_feed(body, hdrs, final_url, fast=fast))
-        except ParseError as exc:
-            results.append(f"ParseError: {exc}")
-    return results
-
-
 @SETTINGS
 @given(doc=feed_documents(), hdrs=headers, final_url=final_urls)
 def test_fast_path_matches_feedparser_on_hostile_feeds(doc, hdrs, final_url):
     """Hostile, cut-short or oddly encoded RSS/Atom gives exactly feedparser's result."""
-    fast, slow = _both_ways(doc, hdrs, final_url)
+    fast, slow = parse_both_ways(doc, hdrs, final_url)
     assert fast == slow
 
 
@@ -632,7 +621,7 @@ final_urls_ordinary = st.sampled_from([FEED_URL, "http://feeds.example.org/a/b?x
 @given(doc=plain_feeds(simple=False), hdrs=plain_headers, final_url=final_urls_ordinary)
 def test_fast_path_matches_feedparser_on_ordinary_feeds(doc, hdrs, final_url):
     """Well-formed feeds of every shape give feedparser's entries, field for field."""
-    fast, slow = _both_ways(doc, hdrs, final_url)
+    fast, slow = parse_both_ways(doc, hdrs, final_url)
     assert fast == slow
 
 
@@ -646,5 +635,5 @@ def test_fast_path_reads_simple_feeds_itself(doc, hdrs, final_url):
     and give its entries."""
     base = final_url if final_url.startswith("http") else ""
     read_simple_feed(doc, hdrs["content-type"], base)  # raises Unsupported if it gave up
-    fast, slow = _both_ways(doc, hdrs, final_url)
+    fast, slow = parse_both_ways(doc, hdrs, final_url)
     assert fast == slow
