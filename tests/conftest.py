@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,24 @@ def parse_both_ways(body: bytes, headers: dict[str, str], final_url: str) -> lis
         except ParseError as exc:
             results.append(f"ParseError: {exc}")
     return results
+
+
+# Headless Chromium for the browser tests (test_reader_browser, test_xss_browser).
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        pytest.fail("chromium is not installed: `make install` installs it (Debian package "
+                    "chromium); these tests need a real browser")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                              args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()

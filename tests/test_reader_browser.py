@@ -34,8 +34,6 @@ from playwright.sync_api import expect
 from linuxreport.serve import make_server
 
 NOW = "2026-11-21T08:00:00+0000"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 DARK_BG = "rgb(18, 18, 18)"  # --bg of the dark theme
 LIGHT_BG = "rgb(255, 255, 255)"
@@ -95,21 +93,6 @@ def site(tmp_path_factory) -> Iterator[Site]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.fail("chromium is not installed: `make install` installs it (Debian package "
-                    "chromium); these tests need a real browser")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                              args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @contextmanager

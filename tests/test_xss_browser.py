@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,8 +31,6 @@ from linuxreport.serve import make_server
 
 NOW = "2026-11-21T08:00:00+0000"
 FIXTURES = ROOT / "tests" / "fixtures" / "xss"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CSP_DIRECTIVES = ("script-src 'self'", "object-src 'none'", "base-uri 'none'")
 FORBIDDEN_TAGS = "iframe, frame, frameset, object, embed, applet, form, base, style, " \
                  "meta[http-equiv='refresh' i]"
@@ -232,21 +229,6 @@ def inspect(browser, url: str) -> Inspection:
     finally:
         context.close()
     return result
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    if not chromium:
-        pytest.fail("chromium is not installed: `make install` installs it (Debian package "
-                    "chromium); these tests need a real browser")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                              args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
