@@ -83,16 +83,18 @@ class HostPools(httpx.AsyncBaseTransport):
         self._limits = httpx.Limits(max_connections=per_host,
                                     max_keepalive_connections=per_host)
         self._proxies = getproxies()
-        self._pools: dict[tuple[bytes, str, int | None], httpx.AsyncHTTPTransport] = {}
+        # By host, then by (scheme, port): a host's pools close together.
+        self._pools: dict[str, dict[tuple[bytes, int | None], httpx.AsyncHTTPTransport]] = {}
 
     def _pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
-        key = (url.raw_scheme, url.host, url.port)
-        pool = self._pools.get(key)
+        pools = self._pools.setdefault(url.host, {})
+        key = (url.raw_scheme, url.port)
+        pool = pools.get(key)
         if pool is None:
             proxy = self._proxies.get(url.scheme)
             if proxy and proxy_bypass(url.host):
                 proxy = None
-            pool = self._pools[key] = httpx.AsyncHTTPTransport(
+            pool = pools[key] = httpx.AsyncHTTPTransport(
                 verify=self._ssl, limits=self._limits, proxy=proxy)
         return pool
 
@@ -101,13 +103,14 @@ class HostPools(httpx.AsyncBaseTransport):
 
     async def close_host(self, host: str) -> None:
         """Close the pools of host (every scheme and port)."""
-        for key in [k for k in self._pools if k[1] == host]:
-            await self._pools.pop(key).aclose()
+        for pool in self._pools.pop(host, {}).values():
+            await pool.aclose()
 
     async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            await pool.aclose()
+        hosts, self._pools = list(self._pools.values()), {}
+        for pools in hosts:
+            for pool in pools.values():
+                await pool.aclose()
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -129,6 +130,21 @@ REUSABLE = ("index.html", "all/index.html", "archive/index.html", "about/index.h
 _CODE_DIR = Path(__file__).resolve().parent
 
 
+def _folder_digest(folder: Path) -> bytes:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()
+                       and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.digest()
+
+
+@functools.cache
+def _code_digest() -> bytes:
+    """This package's code, read once per process (the templates may change between
+    builds of one process; the code does not)."""
+    return _folder_digest(_CODE_DIR)
+
+
 def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: Path,
                        entry_digests: dict[str, str] | None = None) -> str:
     """Return a hash of everything the REUSABLE files are made from: the report's config,
@@ -139,10 +155,7 @@ def reader_fingerprint(data: SiteData, manifest: AssetManifest, templates_dir: P
     for them; a box whose feed has none is hashed entry by entry.
     """
     digest = hashlib.sha256()
-    for folder in (templates_dir, _CODE_DIR):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()
-                           and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    digest.update(_folder_digest(templates_dir) + _code_digest())
     digests = entry_digests or {}
 
     # The entries as JSON of plain values (pickling 30,000 dataclasses costs ten times

@@ -78,7 +78,7 @@ def atomic_write_many(files: dict[Path, bytes]) -> None:
 
 
 def _syncfs_available() -> bool:
-    return hasattr(_libc(), "syncfs") if _libc() else False
+    return hasattr(_libc(), "syncfs")
 
 
 @functools.cache
@@ -107,6 +107,7 @@ class StateStore:
         # SHA-256 of each entries file as load() read it: the file is rewritten exactly
         # when the entries change, so this stands for the entries (see entries_digest).
         self.digests: dict[str, str] = {}
+        self._fetch: dict | None = None  # fetch.json, once read
 
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.json"
@@ -153,10 +154,8 @@ class StateStore:
     def load_fetch_details(self, keys: list[str]) -> dict[str, FeedState | None] | None:
         """Return each feed's fetch details from fetch.json alone, without its entries (all
         a fetch needs), or None when there is no readable fetch.json."""
-        if not self.fetch_path.exists():
-            return None
         fetch = self._load_fetch()
-        if not fetch:
+        if not fetch:  # none, or unreadable
             return None
         details: dict[str, FeedState | None] = {}
         for key in keys:
@@ -199,6 +198,7 @@ class StateStore:
         records = {key: _encode_fetch(state) for key, state in states.items()}
         data = json.dumps({"format": FORMAT_VERSION, "feeds": records}, sort_keys=True,
                           ensure_ascii=False, separators=(",", ":"))
+        self._fetch = None
         try:
             atomic_write(self.fetch_path, data.encode() + b"\n")
         except OSError as exc:
@@ -206,6 +206,12 @@ class StateStore:
                              f"{exc.strerror or exc}") from None
 
     def _load_fetch(self) -> dict:
+        """fetch.json's records by feed key, read once per store until save_all."""
+        if self._fetch is None:
+            self._fetch = self._read_fetch()
+        return self._fetch
+
+    def _read_fetch(self) -> dict:
         path = self.fetch_path
         try:
             raw = json.loads(path.read_bytes())
